@@ -1,0 +1,44 @@
+# 勾配演習コース — the two commands are `make lab` and `make test` (see README.md).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# nbgrader calls `alembic` by name: the venv's bin/ must be on PATH (PITFALLS.md).
+export PATH := $(abspath $(BIN)):$(PATH)
+export PYTHONUTF8 := 1
+export MPLBACKEND ?= Agg
+PORT ?= 8888
+LAB_FLAGS := --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) --ServerApp.open_browser=False
+ifeq ($(shell id -u),0)
+LAB_FLAGS += --allow-root
+endif
+
+.PHONY: lab test install assignments lint clean-venv
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Re-installs only when a pin or the package metadata changed.
+$(STAMP): $(BIN)/python requirements.txt constraints.txt pyproject.toml
+	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements.txt
+	@mkdir -p $(VENV)/share/jupyter/lab/settings
+	@printf '{\n  "@jupyterlab/translation-extension:plugin": {"locale": "ja_JP"}\n}\n' \
+	  > $(VENV)/share/jupyter/lab/settings/overrides.json
+	@touch $@
+
+install: $(STAMP)
+
+lab: $(STAMP)
+	@echo "JupyterLab を http://127.0.0.1:$(PORT)/lab で起動します。止めるには Ctrl+C を 2 回押してください。"
+	env -u MPLBACKEND $(BIN)/jupyter lab $(LAB_FLAGS) --ServerApp.root_dir=$(CURDIR)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest tests
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/nbqa ruff notebooks source
+
+clean-venv:
+	rm -rf $(VENV)
