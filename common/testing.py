@@ -1,0 +1,208 @@
+"""演習のテストセルが使うチェック関数.
+
+失敗すると :class:`CheckFailed` を送出し, 何を確かめたか・期待した値・実際の値・
+考えられる原因を日本語で表示する. IPython ではトレースバックを出さずにこの文面だけを
+表示するので, 学生が読むのはメッセージだけになる (隠しテストのソースも引用されない).
+
+使い方 (テストセルの例)::
+
+    from common.testing import check_close
+    check_close(numerical_diff(f, 5.0), 0.2, name="numerical_diff(f, 5.0)",
+                mistakes=[(0.2000010, "前進差分になっていませんか?")])
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+
+__all__ = [
+    "CheckFailed",
+    "check_close",
+    "check_shape",
+    "check_float_dtype",
+    "check_true",
+    "check_new_object",
+    "unchanged",
+    "global_rng_unused",
+    "under_grading",
+]
+
+# Bound once at import: later monkeypatching of numpy by student code does not reach these.
+_asarray = np.asarray
+_isclose = np.isclose
+_isfinite = np.isfinite
+_array2string = np.array2string
+_copy = np.copy
+_array_equal = np.array_equal
+_get_state = np.random.get_state
+
+
+class CheckFailed(AssertionError):
+    """A check failed. ``str(exc)`` is the Japanese message shown to the student."""
+
+    def _render_traceback_(self) -> list[str]:
+        # IPython calls this instead of formatting a traceback: only the message is shown.
+        return ["CheckFailed: テストに合格しませんでした", *str(self).splitlines()]
+
+
+def _fmt(value: object) -> str:
+    """Short, machine-independent text for a value (arrays rounded to 8 significant digits)."""
+    if value is None:
+        return "None"
+    try:
+        arr = _asarray(value)
+    except Exception:  # noqa: BLE001 - any object may come from a student
+        return repr(value)[:200]
+    if arr.dtype == object:
+        return repr(value)[:200]
+    if arr.ndim == 0:
+        return _array2string(arr, precision=8, floatmode="maxprec")
+    text = _array2string(arr, precision=8, floatmode="maxprec", threshold=20, edgeitems=3,
+                         max_line_width=90)
+    return f"{text}  (shape {arr.shape})"
+
+
+def _fail(check: str, *, expected: str | None = None, got: str | None = None,
+          cause: str | None = None) -> None:
+    lines = [f"チェック: {check}"]
+    if expected is not None:
+        lines.append(f"  期待した結果: {expected}")
+    if got is not None:
+        lines.append(f"  あなたの結果: {got}")
+    if cause:
+        lines.append(f"  考えられる原因: {cause}")
+    raise CheckFailed("\n".join(lines))
+
+
+def _close(a: np.ndarray, b: np.ndarray, rtol: float, atol: float) -> bool:
+    return a.shape == b.shape and bool(_isclose(a, b, rtol=rtol, atol=atol).all())
+
+
+def check_close(actual: object, expected: object, *, name: str, rtol: float = 1e-5,
+                atol: float = 1e-8, hint: str | None = None,
+                mistakes: Iterable[tuple[object, str]] = ()) -> None:
+    """``actual`` が ``expected`` に近い (同じ shape, 要素ごとに ``np.isclose``) ことを確かめる.
+
+    Args:
+        actual: 学生の関数が返した値 (scalar または任意 shape の配列).
+        expected: 正しい値 (actual と同じ shape).
+        name: 何の値か (例 ``"numerical_diff(f, 5.0)"``). メッセージに使う.
+        hint: 原因が特定できないときに表示する一般的なヒント.
+        mistakes: ``(よくある誤りが返す値, その誤りの説明)`` の並び. actual がどれかに
+            一致すれば, その説明を「考えられる原因」として表示する.
+    """
+    check = f"{name} の値"
+    if actual is None:
+        _fail(check, expected=_fmt(expected), got="None",
+              cause="値が返されていません。return を書き忘れていませんか?")
+    try:
+        got = _asarray(actual, dtype=float)
+    except Exception:  # noqa: BLE001
+        _fail(check, expected=_fmt(expected), got=repr(actual)[:200],
+              cause="数値 (または数値の配列) ではないものが返されています。")
+    want = _asarray(expected, dtype=float)
+    if got.shape != want.shape:
+        _fail(f"{name} の shape", expected=str(want.shape), got=str(got.shape),
+              cause=hint or "配列の形が違います。軸の向き・転置・keepdims を確かめてください。")
+    if not bool(_isfinite(got).all()):
+        _fail(check, expected=_fmt(want), got=_fmt(got),
+              cause="nan または inf が含まれています。オーバーフローやゼロ除算を確かめてください。")
+    if _close(got, want, rtol, atol):
+        return
+    cause = hint
+    for value, why in mistakes:
+        try:
+            wrong = _asarray(value, dtype=float)
+        except Exception:  # noqa: BLE001
+            continue
+        if _close(got, wrong, rtol, atol):
+            cause = why
+            break
+    _fail(check, expected=_fmt(want), got=_fmt(got), cause=cause)
+
+
+def check_shape(actual: object, shape: tuple[int, ...], *, name: str,
+                hint: str | None = None) -> None:
+    """``np.shape(actual) == shape`` を確かめる."""
+    if actual is None:
+        _fail(f"{name} の shape", expected=str(tuple(shape)), got="None",
+              cause="値が返されていません。return を書き忘れていませんか?")
+    got = _asarray(actual).shape
+    if tuple(got) != tuple(shape):
+        _fail(f"{name} の shape", expected=str(tuple(shape)), got=str(tuple(got)), cause=hint)
+
+
+def check_float_dtype(actual: object, *, name: str, hint: str | None = None) -> None:
+    """``actual`` が浮動小数点数 (float64 など) の配列であることを確かめる."""
+    arr = _asarray(actual)
+    if arr.dtype.kind != "f":
+        _fail(f"{name} の dtype", expected="浮動小数点数 (float64)", got=str(arr.dtype),
+              cause=hint or "整数の配列で計算すると小数が切り捨てられます。"
+                            "np.zeros_like(x, dtype=float) などで float の配列を作ってください。")
+
+
+def check_true(condition: object, *, check: str, expected: str | None = None,
+               got: str | None = None, cause: str | None = None) -> None:
+    """任意の条件 ``condition`` が真であることを確かめる. 文面はすべて呼び出し側が与える."""
+    if not isinstance(condition, (bool, np.bool_)):
+        raise TypeError("check_true needs a real bool condition")
+    if not condition:
+        _fail(check, expected=expected, got=got, cause=cause)
+
+
+def check_new_object(result: object, original: object, *, name: str,
+                     hint: str | None = None) -> None:
+    """``result`` が ``original`` とは別の配列 (メモリを共有しない) であることを確かめる."""
+    if result is original or (isinstance(result, np.ndarray) and isinstance(original, np.ndarray)
+                              and np.shares_memory(result, original)):
+        _fail(f"{name} が新しい配列かどうか", expected="引数とは別の新しい配列",
+              got="引数の配列そのもの (またはそのビュー)",
+              cause=hint or "引数の配列を書き換えて返していませんか? np.zeros_like や .copy() で"
+                            "新しい配列を作ってください。")
+
+
+@contextlib.contextmanager
+def unchanged(array: np.ndarray, *, name: str, hint: str | None = None) -> Iterator[None]:
+    """with ブロックの間に ``array`` の中身が変わらない (in-place 変更がない) ことを確かめる.
+
+    Example::
+
+        with unchanged(x, name="引数 x"):
+            numerical_gradient(f, x)
+    """
+    before = _copy(array)
+    yield
+    if not _array_equal(before, array):
+        _fail(f"{name} が呼び出しの前後で変わっていないか", expected=_fmt(before),
+              got=_fmt(array),
+              cause=hint or "引数の配列を直接書き換えていませんか? 変更したら必ず元に戻すか, "
+                            ".copy() した配列を使ってください。")
+
+
+@contextlib.contextmanager
+def global_rng_unused(*, name: str) -> Iterator[None]:
+    """with ブロックの間にグローバルな乱数 (``np.random.seed`` / ``np.random.randn`` など)
+    が使われないことを確かめる."""
+    state = _get_state()
+    yield
+    after = _get_state()
+    if not (state[1] == after[1]).all() or state[2] != after[2]:
+        _fail(f"{name} がグローバルな乱数を使っていないか", expected="np.random の状態は変わらない",
+              got="np.random の状態が変わった",
+              cause="np.random.randn などグローバルな乱数を使っていませんか? "
+                    "np.random.RandomState(seed) で自分専用の乱数生成器を作って使ってください。")
+
+
+def under_grading() -> bool:
+    """nbgrader が採点 (autograde) または validate のために実行しているとき True.
+
+    デモだけのセル (MNIST の学習, 図) を採点時に飛ばすために使う::
+
+        if not under_grading():
+            history = train(...)
+    """
+    return bool(os.environ.get("NBGRADER_EXECUTION"))
