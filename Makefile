@@ -33,8 +33,18 @@ lab: $(STAMP)
 	@echo "JupyterLab を http://127.0.0.1:$(PORT)/lab で起動します。止めるには Ctrl+C を 2 回押してください。"
 	env -u MPLBACKEND $(BIN)/jupyter lab $(LAB_FLAGS) --ServerApp.root_dir=$(CURDIR)
 
+NBVAL_NOTEBOOKS := $(wildcard notebooks/*.ipynb solutions/*/*.ipynb)
+
 test: $(STAMP)
 	$(BIN)/python -m pytest tests
+ifneq ($(NBVAL_NOTEBOOKS),)
+	$(BIN)/python -m pytest --nbval --nbval-sanitize-with .nbval-sanitize.cfg \
+	  --nbval-current-env $(NBVAL_NOTEBOOKS)
+endif
+
+assignments: $(STAMP)
+	$(BIN)/python -m instructor assignments
+	@git status --short -- release solutions
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

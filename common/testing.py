@@ -60,7 +60,9 @@ def _fmt(value: object) -> str:
     if arr.dtype == object:
         return repr(value)[:200]
     if arr.ndim == 0:
-        return _array2string(arr, precision=8, floatmode="maxprec")
+        if arr.dtype.kind in "fiu":
+            return format(arr.item(), ".10g")
+        return repr(arr.item())[:200]
     text = _array2string(arr, precision=8, floatmode="maxprec", threshold=20, edgeitems=3,
                          max_line_width=90)
     return f"{text}  (shape {arr.shape})"

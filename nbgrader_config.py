@@ -1,0 +1,38 @@
+"""nbgrader configuration of 勾配演習コース (read by every nbgrader command run in this folder)."""
+
+c = get_config()  # noqa: F821 - injected by traitlets when nbgrader loads this file
+
+c.CourseDirectory.course_id = "kobai-enshu"
+c.CourseDirectory.source_directory = "source"
+c.CourseDirectory.release_directory = "release"
+c.CourseDirectory.solution_directory = "solutions"
+c.CourseDirectory.db_assignments = [
+    {"name": "01_gradient"},
+    {"name": "02_gradient_descent"},
+    {"name": "03_simplenet"},
+    {"name": "04_two_layer_net"},
+    {"name": "05_backprop"},
+]
+# Files never copied into a release, a submission or a feedback folder.
+c.CourseDirectory.ignore = [
+    ".ipynb_checkpoints",
+    "*.pyc",
+    "__pycache__",
+    "feedback",
+    ".venv",
+    ".pytest_cache",
+    ".hypothesis",
+    ".ruff_cache",
+    ".DS_Store",
+]
+
+# What a student sees in place of a solution.
+c.ClearSolutions.code_stub = {"python": "# ここにコードを書いてください\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "ここに答えを書いてください"
+
+# Execution: generous per-cell budget (the slowest cell trains a tiny net), no timing metadata
+# (keeps generated notebooks byte-stable), warnings on stderr from correct code cost no points.
+c.Execute.timeout = 60
+c.Execute.record_timing = False
+c.IgnorePattern.enabled = True
+c.IgnorePattern.pattern = r"\b\w*Warning: "
