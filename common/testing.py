@@ -7,8 +7,9 @@
 使い方 (テストセルの例)::
 
     from common.testing import check_close
-    check_close(numerical_diff(f, 5.0), 0.2, name="numerical_diff(f, 5.0)",
-                mistakes=[(0.2000010, "前進差分になっていませんか?")])
+    # 前進差分は 0.200001, 中心差分は 0.2 との差が 1e-12 程度: rtol で両者を分ける
+    check_close(numerical_diff(f, 5.0), 0.2, name="numerical_diff(f, 5.0)", rtol=1e-8,
+                mistakes=[(0.200001, "前進差分になっていませんか?")])
 """
 
 from __future__ import annotations

@@ -1,0 +1,168 @@
+"""common.testing: each check passes when it should; failure messages name the check, the expected
+value, the student's value and the cause (in Japanese)."""
+
+import numpy as np
+import pytest
+
+from common.testing import (
+    CheckFailed,
+    check_close,
+    check_float_dtype,
+    check_new_object,
+    check_shape,
+    check_true,
+    global_rng_unused,
+    unchanged,
+    under_grading,
+)
+
+
+def failure(fn, /, *args, **kwargs):
+    """Run a check that must fail and return its message."""
+    with pytest.raises(CheckFailed) as info:
+        fn(*args, **kwargs)
+    return str(info.value)
+
+
+def assert_lines(message, *parts):
+    for part in parts:
+        assert part in message, f"{part!r} not in {message!r}"
+
+
+# check_close
+
+def test_check_close_passes():
+    check_close(0.2 + 1e-9, 0.2, name="d")
+    check_close(np.array([6.0, 8.0]), [6.0, 8.0], name="grad")
+    check_close(np.float64(1.0), 1, name="one")
+
+
+def test_check_close_names_known_mistake():
+    message = failure(check_close, 0.2001, 0.2, name="numerical_diff(f, 5.0)",
+                      mistakes=[(0.3, "別の誤り"), (0.2001, "h が大きすぎませんか?")])
+    assert_lines(message, "チェック: numerical_diff(f, 5.0) の値", "期待した結果: 0.2",
+                 "あなたの結果: 0.2001", "考えられる原因: h が大きすぎませんか?")
+    assert "別の誤り" not in message
+
+
+def test_check_close_falls_back_to_hint():
+    message = failure(check_close, [1.0, 2.0], [1.0, 3.0], name="y", hint="符号を確かめて",
+                      mistakes=[([5.0, 5.0], "違う誤り")])
+    assert_lines(message, "チェック: y の値", "[1. 3.]", "[1. 2.]",
+                 "考えられる原因: 符号を確かめて")
+    assert "違う誤り" not in message
+
+
+def test_check_close_without_cause_has_no_cause_line():
+    message = failure(check_close, 1.0, 2.0, name="v")
+    assert "考えられる原因" not in message
+    assert_lines(message, "チェック: v の値", "期待した結果: 2", "あなたの結果: 1")
+
+
+def test_check_close_none_returned():
+    message = failure(check_close, None, [6.0, 8.0], name="grad")
+    assert_lines(message, "チェック: grad の値", "[6. 8.]", "あなたの結果: None", "return")
+
+
+def test_check_close_shape_mismatch():
+    message = failure(check_close, np.zeros((2, 3)), np.zeros((3, 2)), name="dW")
+    assert_lines(message, "チェック: dW の shape", "期待した結果: (3, 2)",
+                 "あなたの結果: (2, 3)", "考えられる原因", "転置")
+
+
+def test_check_close_nan():
+    message = failure(check_close, [np.nan, 1.0], [0.5, 1.0], name="y")
+    assert_lines(message, "チェック: y の値", "[0.5 1. ]", "nan", "考えられる原因",
+                 "オーバーフロー")
+
+
+def test_check_close_not_a_number():
+    message = failure(check_close, "abc", 1.0, name="loss")
+    assert_lines(message, "チェック: loss の値", "'abc'", "数値")
+
+
+# check_shape, check_float_dtype, check_true, check_new_object
+
+def test_check_shape():
+    check_shape(np.zeros((2, 3)), (2, 3), name="x")
+    message = failure(check_shape, np.zeros((1, 3)), (3,), name="dx", hint="keepdims")
+    assert_lines(message, "チェック: dx の shape", "期待した結果: (3,)", "あなたの結果: (1, 3)",
+                 "考えられる原因: keepdims")
+    assert_lines(failure(check_shape, None, (2,), name="dx"), "あなたの結果: None", "return")
+
+
+def test_check_float_dtype():
+    check_float_dtype(np.zeros(2), name="grad")
+    message = failure(check_float_dtype, np.zeros(2, dtype=np.int64), name="grad")
+    assert_lines(message, "チェック: grad の dtype", "float64", "あなたの結果: int64", "切り捨て")
+    assert_lines(failure(check_float_dtype, [1, 2], name="g", hint="float で"), "原因: float で")
+
+
+def test_check_true():
+    check_true(True, check="c")
+    check_true(np.bool_(True), check="c")
+    message = failure(check_true, False, check="初期値を変えない", expected="[1. 2.]",
+                      got="[0. 0.]", cause="init_x を書き換えていませんか?")
+    assert_lines(message, "チェック: 初期値を変えない", "期待した結果: [1. 2.]",
+                 "あなたの結果: [0. 0.]", "考えられる原因: init_x を書き換えていませんか?")
+    with pytest.raises(TypeError):
+        check_true(np.array([True]), check="c")
+
+
+def test_check_new_object():
+    x = np.arange(3.0)
+    check_new_object(x.copy(), x, name="grad")
+    for same in (x, x[:2], x.reshape(3, 1)):
+        message = failure(check_new_object, same, x, name="grad")
+        assert_lines(message, "チェック: grad が新しい配列かどうか", "期待した結果: 引数とは別",
+                     "あなたの結果: 引数の配列そのもの", "考えられる原因", ".copy()")
+
+
+# unchanged, global_rng_unused, under_grading
+
+def test_unchanged_passes_and_fails():
+    x = np.array([3.0, 4.0])
+    with unchanged(x, name="引数 x"):
+        x[0] += 1.0
+        x[0] -= 1.0
+    with pytest.raises(CheckFailed) as info, unchanged(x, name="引数 x", hint="戻して"):
+        x[1] = 5.0
+    assert_lines(str(info.value), "チェック: 引数 x が呼び出しの前後で変わっていないか",
+                 "期待した結果: [3. 4.]", "あなたの結果: [3. 5.]", "考えられる原因: 戻して")
+
+
+# The global RNG is used on purpose below (that is what global_rng_unused detects); its state
+# is restored afterwards so that no other test sees the change.
+@pytest.fixture
+def keep_global_rng():
+    state = np.random.get_state()  # noqa: NPY002
+    yield
+    np.random.set_state(state)  # noqa: NPY002
+
+
+def test_global_rng_unused(keep_global_rng):
+    with global_rng_unused(name="simpleNet()"):
+        np.random.RandomState(0).randn(3)
+    with pytest.raises(CheckFailed) as info, global_rng_unused(name="simpleNet()"):
+        np.random.randn(3)  # noqa: NPY002
+    assert_lines(str(info.value), "チェック: simpleNet() がグローバルな乱数を使っていないか",
+                 "期待した結果", "あなたの結果", "RandomState(seed)")
+
+
+def test_under_grading(monkeypatch):
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    assert under_grading() is False
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    assert under_grading() is True
+
+
+# CheckFailed
+
+def test_check_failed_renders_message_lines_only():
+    with pytest.raises(CheckFailed) as info:
+        check_close(1.0, 2.0, name="v", hint="ヒント")
+    exc = info.value
+    assert isinstance(exc, AssertionError)
+    lines = exc._render_traceback_()
+    assert lines == ["CheckFailed: テストに合格しませんでした", *str(exc).splitlines()]
+    assert not any("Traceback" in line or ".py" in line for line in lines)
