@@ -27,7 +27,9 @@ c.CourseDirectory.ignore = [
 ]
 
 # What a student sees in place of a solution.
-c.ClearSolutions.code_stub = {"python": "# ここにコードを書いてください\nraise NotImplementedError()"}
+c.ClearSolutions.code_stub = {
+    "python": "# ここにコードを書いてください\nraise NotImplementedError()",
+}
 c.ClearSolutions.text_stub = "ここに答えを書いてください"
 
 # Execution: generous per-cell budget (the slowest cell trains a tiny net), no timing metadata

@@ -13,7 +13,8 @@ from instructor.course import ROOT
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m instructor",
                                      description="勾配演習コース instructor tools (nbgrader)")
-    parser.add_argument("--root", type=Path, default=ROOT, help="course folder (default: this repo)")
+    parser.add_argument("--root", type=Path, default=ROOT,
+                        help="course folder (default: this repo)")
     sub = parser.add_subparsers(dest="command", required=True)
     gen = sub.add_parser("assignments", help="regenerate release/ and solutions/ from source/")
     gen.add_argument("names", nargs="*", help="assignment names (default: all in source/)")

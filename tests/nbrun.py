@@ -80,7 +80,7 @@ def _env(**values: str):
 
 
 def execute(nb, workdir: Path, *, grading: bool = True, timeout: int = 60):
-    """Execute ``nb`` (a copy) in ``workdir``; ``grading`` sets NBGRADER_EXECUTION like autograde."""
+    """Execute a copy of ``nb`` in ``workdir``; ``grading`` sets NBGRADER_EXECUTION."""
     nb = copy.deepcopy(nb)
     env = {"NBGRADER_EXECUTION": "autograde"} if grading else {}
     with _env(PYTHONUTF8="1", MPLBACKEND="Agg", **env):
