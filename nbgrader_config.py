@@ -6,13 +6,6 @@ c.CourseDirectory.course_id = "kobai-enshu"
 c.CourseDirectory.source_directory = "source"
 c.CourseDirectory.release_directory = "release"
 c.CourseDirectory.solution_directory = "solutions"
-c.CourseDirectory.db_assignments = [
-    {"name": "01_gradient"},
-    {"name": "02_gradient_descent"},
-    {"name": "03_simplenet"},
-    {"name": "04_two_layer_net"},
-    {"name": "05_backprop"},
-]
 # Files never copied into a release, a submission or a feedback folder.
 c.CourseDirectory.ignore = [
     ".ipynb_checkpoints",
@@ -38,3 +31,13 @@ c.Execute.timeout = 60
 c.Execute.record_timing = False
 c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = r"\b\w*Warning: "
+
+# Feedback: per-test points and the Japanese messages of common.testing, never the test code
+# (ClearHiddenTests removes hidden tests from the source, ShortTracebacks keeps tracebacks from
+# quoting it; nbgrader #917).
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "nbgrader.preprocessors.ClearHiddenTests",
+    "instructor.preprocessors.ShortTracebacks",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]

@@ -18,6 +18,11 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     gen = sub.add_parser("assignments", help="regenerate release/ and solutions/ from source/")
     gen.add_argument("names", nargs="*", help="assignment names (default: all in source/)")
+    grade = sub.add_parser("grade", help="autograde submitted/, feedback, grades.csv")
+    grade.add_argument("assignments", nargs="*", help="assignment names (default: all)")
+    grade.add_argument("--force", action="store_true", help="regrade even unchanged submissions")
+    grade.add_argument("--csv", type=Path, default=None, help="output (default: <root>/grades.csv)")
+    sub.add_parser("grades", help="print the per-student, per-assignment table")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
 
@@ -30,6 +35,24 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 1
         print(f"generated {len(done)} assignment(s): {', '.join(done)}")
+    elif args.command == "grade":
+        from instructor.export import summary, write_csv
+        from instructor.grade import Course
+
+        course = Course(args.root)
+        outcomes = course.grade_all(args.assignments or None, force=args.force)
+        csv_path = args.csv or course.root / "grades.csv"
+        write_csv(course, csv_path)
+        problems = [o for o in outcomes if o.status != "graded"]
+        print(summary(course))
+        print(f"\n{len(outcomes)} submission(s), {len(problems)} not graded; wrote {csv_path}")
+        for o in problems:
+            print(f"  {o.student} {o.assignment}: {o.status}")
+    elif args.command == "grades":
+        from instructor.export import summary
+        from instructor.grade import Course
+
+        print(summary(Course(args.root)))
     return 0
 
 

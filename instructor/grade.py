@@ -1,0 +1,229 @@
+"""``make grade``: autograde every submission, generate feedback, export grades.
+
+One (student, assignment) at a time goes through the same steps:
+
+1. intake (``instructor.intake``): what was handed in -> a status, a staged notebook;
+2. nbgrader ``Autograde`` on the staged copy (nbgrader's gradebook, preprocessors and config);
+3. nbgrader ``GenerateFeedback`` (the course's preprocessors hide test code);
+4. a status record written atomically last: a run killed earlier leaves no record, so the next
+   run grades that submission again; a record whose inputs (submission, master) are unchanged
+   lets the next run skip the work.
+A failure in any step ends as that one student's ``failed: <reason>``; the batch goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.converters import Autograde, GenerateAssignment, GenerateFeedback
+from nbgrader.coursedir import CourseDirectory
+from sqlalchemy.exc import SAWarning
+
+from instructor import intake as intake_mod
+from instructor.course import ROOT, assignment_names, load_config, prepare_environment
+
+log = logging.getLogger("instructor.grade")
+
+STATE = ".grading"  # course-local working state: staged notebooks and status records
+
+
+@dataclass
+class Outcome:
+    """The result of grading one (student, assignment)."""
+
+    student: str
+    assignment: str
+    status: str  # "graded", "missing", "unknown notebook: ...", "failed: ..."
+    notes: list[str] = field(default_factory=list)
+    inputs: str = ""  # hash of what was graded (submission + master); "" when nothing was
+
+
+def _sha256(*paths: Path) -> str:
+    h = hashlib.sha256()
+    for p in paths:
+        h.update(p.name.encode())
+        h.update(p.read_bytes() if p.is_file() else b"<none>")
+    return h.hexdigest()
+
+
+class _ErrorLog(logging.Handler):
+    """Collects the error lines nbgrader logs while it works (they carry the reason)."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+class Course:
+    """A course folder to grade: ``root`` holds nbgrader_config.py's layout."""
+
+    def __init__(self, root: Path = ROOT) -> None:
+        self.root = Path(root).resolve()
+        prepare_environment(self.root)
+        # nbgrader's gradebook code triggers SQLAlchemy autoflush warnings on every run: noise
+        # that would hide real problems in the instructor's terminal (PITFALLS.md).
+        warnings.filterwarnings("ignore", category=SAWarning)
+        self.config = load_config(self.root)
+        cd = CourseDirectory(config=self.config)
+        self.submitted = Path(cd.root) / cd.submitted_directory
+        self.autograded = Path(cd.root) / cd.autograded_directory
+        self.feedback = Path(cd.root) / cd.feedback_directory
+        self.state = self.root / STATE
+        self.staged = self.state / "staged"
+        self.records = self.state / "status"
+        self.db_url = cd.db_url
+        self.course_id = cd.course_id
+
+    # -- who and what -------------------------------------------------------------------
+    def assignments(self) -> list[str]:
+        return assignment_names(self.root)
+
+    def students(self) -> list[str]:
+        """Students in the gradebook's roster plus everyone with a folder in submitted/."""
+        names = set()
+        if self.submitted.is_dir():
+            names |= {p.name for p in self.submitted.iterdir()
+                      if p.is_dir() and not p.name.startswith(".")}
+        with Gradebook(self.db_url, self.course_id) as gb:
+            names |= {s.id for s in gb.students}
+        return sorted(names)
+
+    def master(self, assignment: str) -> Path:
+        return self.root / "source" / assignment / f"{assignment}.ipynb"
+
+    # -- status records -----------------------------------------------------------------
+    def _record_path(self, student: str, assignment: str) -> Path:
+        return self.records / student / f"{assignment}.json"
+
+    def read_record(self, student: str, assignment: str) -> Outcome | None:
+        path = self._record_path(student, assignment)
+        try:
+            return Outcome(**json.loads(path.read_text(encoding="utf-8")))
+        except (FileNotFoundError, json.JSONDecodeError, TypeError):
+            return None
+
+    def _write_record(self, outcome: Outcome) -> None:
+        path = self._record_path(outcome.student, outcome.assignment)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(outcome), ensure_ascii=False, indent=1), encoding="utf-8")
+        os.replace(tmp, path)
+
+    # -- the steps ----------------------------------------------------------------------
+    def _coursedir(self, student: str, assignment: str, **overrides) -> CourseDirectory:
+        cd = CourseDirectory(config=self.config)
+        cd.student_id, cd.assignment_id = student, assignment
+        for key, value in overrides.items():
+            setattr(cd, key, value)
+        return cd
+
+    def _run(self, converter_class, coursedir: CourseDirectory) -> str | None:
+        """Run an nbgrader converter; the reason of a failure, or None."""
+        converter = converter_class(coursedir=coursedir, config=self.config)
+        converter.force = True
+        errors = _ErrorLog()
+        converter.log.addHandler(errors)
+        try:
+            converter.start()
+        except Exception as exc:  # nbgrader raises NbGraderException after logging why
+            reasons = [m for m in errors.messages if m.strip()] or [str(exc) or type(exc).__name__]
+            return " / ".join(line.strip().splitlines()[0] for line in reasons[-2:])[:300]
+        finally:
+            converter.log.removeHandler(errors)
+        return None
+
+    def _clear_outputs(self, student: str, assignment: str) -> None:
+        for base in (self.autograded, self.feedback):
+            folder = base / student / assignment
+            if folder.exists():
+                shutil.rmtree(folder)
+
+    def _zero_in_gradebook(self, student: str, assignment: str) -> None:
+        """A submission that could not be graded scores 0 in the gradebook too."""
+        with Gradebook(self.db_url, self.course_id) as gb:
+            try:
+                submission = gb.find_submission(assignment, student)
+            except MissingEntry:
+                return
+            for nb in submission.notebooks:
+                for grade in nb.grades:
+                    grade.auto_score = 0
+                    grade.manual_score = None
+                    grade.needs_manual_grade = False
+            gb.db.commit()
+
+    def grade_one(self, student: str, assignment: str, *, force: bool = False) -> Outcome:
+        """Grade one (student, assignment); reuse the record when nothing changed."""
+        found = intake_mod.inspect(self.submitted, student, assignment)
+        inputs = ""
+        if found.source_file is not None:
+            inputs = _sha256(found.source_file, self.master(assignment))
+        previous = self.read_record(student, assignment)
+        if not force and previous and inputs and previous.inputs == inputs:
+            return previous
+        self._record_path(student, assignment).unlink(missing_ok=True)
+        self._clear_outputs(student, assignment)
+
+        if not found.gradable:
+            self._zero_in_gradebook(student, assignment)
+            outcome = Outcome(student, assignment, found.status, found.notes, inputs)
+            self._write_record(outcome)
+            return outcome
+
+        intake_mod.stage(found, self.submitted, self.staged, student, assignment)
+        staged_dir = os.path.relpath(self.staged, self.root)
+        failure = self._run(Autograde, self._coursedir(student, assignment,
+                                                       submitted_directory=staged_dir))
+        if failure is None:
+            failure = self._run(GenerateFeedback, self._coursedir(student, assignment))
+        if failure is not None:
+            self._clear_outputs(student, assignment)
+            self._zero_in_gradebook(student, assignment)
+            status = f"failed: {failure}"
+        else:
+            status = "graded"
+        outcome = Outcome(student, assignment, status, found.notes, inputs)
+        self._write_record(outcome)
+        return outcome
+
+    def sync_gradebook(self, assignments: list[str]) -> None:
+        """Record each master's graded cells in the gradebook (it is not committed).
+
+        nbgrader's ``GenerateAssignment`` does this; its student version goes to a scratch
+        folder so the committed ``release/`` is left alone.
+        """
+        scratch = os.path.relpath(self.state / "release", self.root)
+        for assignment in assignments:
+            failure = self._run(GenerateAssignment, self._coursedir(
+                ".", assignment, release_directory=scratch))
+            if failure:
+                raise RuntimeError(f"cannot prepare the gradebook for {assignment}: {failure}")
+
+    def grade_all(self, assignments: list[str] | None = None, *,
+                  force: bool = False) -> list[Outcome]:
+        """Grade every student for every assignment (or those named)."""
+        assignments = assignments or self.assignments()
+        self.sync_gradebook(assignments)
+        outcomes = []
+        for assignment in assignments:
+            for student in self.students():
+                try:
+                    outcome = self.grade_one(student, assignment, force=force)
+                except Exception as exc:  # never let one submission stop the batch
+                    log.exception("grading %s/%s", student, assignment)
+                    outcome = Outcome(student, assignment, f"failed: internal error: {exc}"[:300])
+                    self._write_record(outcome)
+                log.info("%s %s: %s", student, assignment, outcome.status)
+                outcomes.append(outcome)
+        return outcomes
