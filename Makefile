@@ -7,14 +7,14 @@ STAMP := $(VENV)/.installed
 # nbgrader calls `alembic` by name: the venv's bin/ must be on PATH (PITFALLS.md).
 export PATH := $(abspath $(BIN)):$(PATH)
 export PYTHONUTF8 := 1
-export MPLBACKEND ?= Agg
 PORT ?= 8888
 LAB_FLAGS := --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) --ServerApp.open_browser=False
 ifeq ($(shell id -u),0)
 LAB_FLAGS += --allow-root
 endif
 
-.PHONY: lab test install assignments lint clean-venv
+.PHONY: lab test install assignments lint clean-venv collect grade grades \
+	exchange-release exchange-collect exchange-feedback
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +31,7 @@ install: $(STAMP)
 
 lab: $(STAMP)
 	@echo "JupyterLab を http://127.0.0.1:$(PORT)/lab で起動します。止めるには Ctrl+C を 2 回押してください。"
-	env -u MPLBACKEND $(BIN)/jupyter lab $(LAB_FLAGS) --ServerApp.root_dir=$(CURDIR)
+	$(BIN)/jupyter lab $(LAB_FLAGS) --ServerApp.root_dir=$(CURDIR)
 
 NBVAL_NOTEBOOKS := $(wildcard notebooks/*.ipynb solutions/*/*.ipynb)
 
@@ -41,6 +41,20 @@ ifneq ($(NBVAL_NOTEBOOKS),)
 	$(BIN)/python -m pytest --nbval --nbval-sanitize-with .nbval-sanitize.cfg \
 	  --nbval-current-env $(NBVAL_NOTEBOOKS)
 endif
+
+# make collect ASSIGNMENT=01_gradient ZIP=~/Downloads/submissions.zip
+collect: $(STAMP)
+	$(BIN)/python -m instructor collect "$(ASSIGNMENT)" "$(ZIP)"
+
+# make grade [ASSIGNMENT=01_gradient] — autograde submitted/, feedback/, grades.csv
+grade: $(STAMP)
+	$(BIN)/python -m instructor grade $(ASSIGNMENT)
+
+grades: $(STAMP)
+	$(BIN)/python -m instructor grades
+
+exchange-release exchange-collect exchange-feedback: $(STAMP)
+	$(BIN)/python -m instructor exchange $(@:exchange-%=%) "$(ASSIGNMENT)"
 
 assignments: $(STAMP)
 	$(BIN)/python -m instructor assignments

@@ -23,6 +23,13 @@ def main(argv: list[str] | None = None) -> int:
     grade.add_argument("--force", action="store_true", help="regrade even unchanged submissions")
     grade.add_argument("--csv", type=Path, default=None, help="output (default: <root>/grades.csv)")
     sub.add_parser("grades", help="print the per-student, per-assignment table")
+    col = sub.add_parser("collect", help="import an LMS download (.zip) into submitted/")
+    col.add_argument("assignment", help="assignment name, e.g. 01_gradient")
+    col.add_argument("zip", type=Path, help="the .zip downloaded from the LMS")
+    exc = sub.add_parser("exchange", help="nbgrader exchange on this machine (<course>/exchange/)")
+    exc.add_argument("action", choices=["release", "collect", "feedback", "student-config"])
+    exc.add_argument("assignment", nargs="?", help="assignment (not for student-config)")
+    exc.add_argument("--force", action="store_true", help="release: replace an earlier release")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
 
@@ -35,6 +42,24 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 1
         print(f"generated {len(done)} assignment(s): {', '.join(done)}")
+    elif args.command == "collect":
+        from instructor.collect import CollectError, collect
+
+        try:
+            print(collect(args.zip, args.assignment, args.root).format(args.root))
+        except CollectError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+    elif args.command == "exchange":
+        from nbgrader.exchange import ExchangeError
+
+        from instructor.exchange import command
+
+        try:
+            print(command(args.action, args.assignment, args.root, force=args.force), end="")
+        except (ExchangeError, ValueError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
     elif args.command == "grade":
         from instructor.export import summary, write_csv
         from instructor.grade import Course

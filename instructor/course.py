@@ -38,4 +38,3 @@ def prepare_environment(root: Path = ROOT) -> None:
     if bindir not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
     os.environ["PYTHONUTF8"] = "1"
-    os.environ.setdefault("MPLBACKEND", "Agg")

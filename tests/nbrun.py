@@ -83,7 +83,7 @@ def execute(nb, workdir: Path, *, grading: bool = True, timeout: int = 60):
     """Execute a copy of ``nb`` in ``workdir``; ``grading`` sets NBGRADER_EXECUTION."""
     nb = copy.deepcopy(nb)
     env = {"NBGRADER_EXECUTION": "autograde"} if grading else {}
-    with _env(PYTHONUTF8="1", MPLBACKEND="Agg", **env):
+    with _env(PYTHONUTF8="1", **env):
         client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
                                 resources={"metadata": {"path": str(workdir)}})
         client.execute()
