@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import json
 import shutil
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 from nbformat.validator import ValidationError
+from nbformat.warnings import MissingIDFieldWarning
 
 TIMESTAMP = "timestamp.txt"
 
@@ -54,12 +56,14 @@ def _read_notebook(path: Path) -> tuple[nbformat.NotebookNode | None, str | None
         return None, "failed: file is JSON but not a Jupyter notebook", []
     notes = []
     try:
-        nb = nbformat.reads(json.dumps(data), as_version=4, capture_validation_error={})
-        if any("id" not in cell for cell in nb.cells) or nb.nbformat_minor < 5:
-            nb.nbformat_minor = max(nb.nbformat_minor, 5)
-            changes, nb = nbformat.validator.normalize(nb, version=4, version_minor=5)
-            notes.append("cell ids added (notebook saved by an old Jupyter)")
-        nbformat.validate(nb)
+        with warnings.catch_warnings():  # missing ids are handled (and noted) here
+            warnings.simplefilter("ignore", MissingIDFieldWarning)
+            nb = nbformat.reads(json.dumps(data), as_version=4, capture_validation_error={})
+            if any("id" not in cell for cell in nb.cells) or nb.nbformat_minor < 5:
+                nb.nbformat_minor = max(nb.nbformat_minor, 5)
+                _, nb = nbformat.validator.normalize(nb, version=4, version_minor=5)
+                notes.append("cell ids added (notebook saved by an old Jupyter)")
+            nbformat.validate(nb)
     except (ValidationError, KeyError, TypeError, ValueError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return None, f"failed: not a valid notebook ({first[:120]})", notes

@@ -1,0 +1,201 @@
+"""End to end: `python -m instructor grade` over a corpus of submissions in a temporary course.
+
+One grading run (module fixture) covers:
+- the solution -> full marks; the untouched release -> 0 (every test cell);
+- every correct answer of tests/cases/<assignment>.py -> full marks;
+- every typical mistake -> exactly its targeted test cells lose their points, and the feedback
+  HTML shows that test's Japanese message;
+- broken submissions (renamed, extra notebook, only a .py, empty, invalid JSON, no cell ids)
+  -> the right status and a clear note, while the batch goes on;
+- feedback never contains a line of a hidden test; re-running changes nothing.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import html
+import re
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from instructor.export import write_csv
+from instructor.grade import Course
+from tests.nbrun import ROOT, assignment_names, grade_id, load_cases, notebook_path, read
+
+# Assignments with a student version (test_assignments fails when a master has none).
+NAMES = [n for n in assignment_names() if notebook_path("release", n).is_file()]
+FIRST = NAMES[0] if NAMES else None
+
+
+def _solution_sources(name: str) -> dict[str, str]:
+    return {grade_id(c): c.source for c in read("source", name).cells
+            if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")}
+
+
+def _submission(name: str, replacements: dict[str, str] | None) -> nbformat.NotebookNode:
+    """The release notebook with the student's cells filled in (None: left untouched)."""
+    nb = read("release", name)
+    if replacements is None:
+        return nb
+    answers = {**_solution_sources(name), **replacements}
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if grade_id(cell) in answers and cell.metadata["nbgrader"].get("solution"):
+            cell.source = answers[grade_id(cell)]
+    return nb
+
+
+def _hidden_lines(name: str) -> list[str]:
+    """Lines found only between BEGIN/END HIDDEN TESTS of a master (not in visible code)."""
+    hidden, visible = [], []
+    for cell in read("source", name).cells:
+        inside = False
+        for line in cell.source.splitlines():
+            if "BEGIN HIDDEN TESTS" in line:
+                inside = True
+            elif "END HIDDEN TESTS" in line:
+                inside = False
+            else:
+                (hidden if inside else visible).append(line.strip())
+    shown = "\n".join(visible)
+    return [line for line in hidden
+            if len(line) > 12 and not line.startswith("#") and line not in shown]
+
+
+def _submit(course: Path, student: str, name: str, files: dict[str, object]) -> None:
+    folder = course / "submitted" / student / name
+    folder.mkdir(parents=True)
+    for filename, content in files.items():
+        path = folder / filename
+        if isinstance(content, nbformat.NotebookNode):
+            nbformat.write(content, path)
+        else:
+            path.write_text(str(content), encoding="utf-8")
+
+
+def _text(html_text: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", html_text))
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    course = tmp_path_factory.mktemp("course")
+    for item in ("source", "release", "nbgrader_config.py"):
+        src = ROOT / item
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, course / item)
+    expected = {}  # student -> (assignment, set of failing tests or "all"/"none", message)
+    for name in NAMES:
+        cases = load_cases(name)
+        _submit(course, f"solution--{name}", name, {f"{name}.ipynb": _submission(name, {})})
+        expected[f"solution--{name}"] = (name, "none", None)
+        _submit(course, f"untouched--{name}", name, {f"{name}.ipynb": _submission(name, None)})
+        expected[f"untouched--{name}"] = (name, "all", None)
+        for case, cells in cases["CORRECT"].items():
+            student = f"ok-{case}--{name}"
+            _submit(course, student, name, {f"{name}.ipynb": _submission(name, cells)})
+            expected[student] = (name, "none", None)
+        for case, mistake in cases["MISTAKES"].items():
+            student = f"ng-{case}--{name}"
+            _submit(course, student, name,
+                    {f"{name}.ipynb": _submission(name, mistake["cells"])})
+            expected[student] = (name, set(mistake["fails"]), mistake["message"])
+    # Broken submissions, all on the first assignment.
+    good = _submission(FIRST, {})
+    no_ids = copy.deepcopy(good)
+    no_ids.nbformat_minor = 4
+    for cell in no_ids.cells:
+        cell.pop("id", None)
+    broken = {
+        "renamed": {f"{FIRST}-Copy1.ipynb": good},
+        "extra": {f"{FIRST}.ipynb": good, "scratch.ipynb": good},
+        "pyonly": {"answer.py": "def f(x):\n    return x\n"},
+        "empty": {f"{FIRST}.ipynb": ""},
+        "badjson": {f"{FIRST}.ipynb": '{"cells": [ {"cell_type": '},
+        "noids": {f"{FIRST}.ipynb": nbformat.writes(no_ids, version=4)},
+    }
+    for student, files in broken.items():
+        _submit(course, student, FIRST, files)
+    grader = Course(course)
+    outcomes = grader.grade_all()
+    write_csv(grader, course / "grades.csv")
+    with open(course / "grades.csv", encoding="utf-8") as fh:
+        table = {(r["student_id"], r["assignment"]): r for r in csv.DictReader(fh)}
+    return {"course": course, "grader": grader, "outcomes": outcomes, "table": table,
+            "expected": expected}
+
+
+def _tests_of(name: str) -> list[str]:
+    return [grade_id(c) for c in read("source", name).cells
+            if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")]
+
+
+def test_corpus_scores_and_messages(graded):
+    table, course = graded["table"], graded["course"]
+    problems = []
+    for student, (name, fails, message) in graded["expected"].items():
+        row = table[(student, name)]
+        if row["status"] != "graded":
+            problems.append(f"{student}: status {row['status']}")
+            continue
+        failing = {t for t in _tests_of(name) if float(row[f"{name}/{t}"]) == 0.0}
+        want = set(_tests_of(name)) if fails == "all" else (set() if fails == "none" else fails)
+        if failing != want:
+            problems.append(f"{student}: failing {sorted(failing)}, expected {sorted(want)}")
+        if fails == "none" and float(row["score"]) != float(row["max_score"]):
+            problems.append(f"{student}: {row['score']}/{row['max_score']}")
+        if message:
+            feedback = course / "feedback" / student / name / f"{name}.html"
+            if message not in _text(feedback.read_text(encoding="utf-8")):
+                problems.append(f"{student}: message {message!r} not in feedback")
+    assert not problems, "\n".join(problems)
+
+
+def test_feedback_never_shows_hidden_tests(graded):
+    course = graded["course"]
+    leaks = []
+    for name in NAMES:
+        hidden = _hidden_lines(name)
+        assert hidden, f"{name} has no hidden tests"
+        for page in (course / "feedback").glob(f"*/{name}/{name}.html"):
+            text = _text(page.read_text(encoding="utf-8"))
+            leaks += [f"{page.parent.parent.name}: {line}" for line in hidden if line in text]
+    assert not leaks, "\n".join(leaks[:20])
+
+
+@pytest.mark.parametrize(("student", "status", "note"), [
+    ("renamed", "graded", "renamed"),
+    ("extra", "graded", "extra notebook ignored: scratch.ipynb"),
+    ("pyonly", "unknown notebook: answer.py", "expected"),
+    ("empty", "failed: notebook file is empty", None),
+    ("badjson", "failed: notebook is not valid JSON", None),
+    ("noids", "graded", "cell ids added"),
+])
+def test_broken_submissions_get_a_clear_status(graded, student, status, note):
+    row = graded["table"][(student, FIRST)]
+    assert row["status"].startswith(status), row
+    if note:
+        assert note in row["notes"], row
+    if row["status"] == "graded":
+        assert float(row["score"]) == float(row["max_score"]), row
+
+
+def test_every_student_has_a_row_for_every_assignment(graded):
+    table = graded["table"]
+    students = {s for s, _ in table}
+    assert {(s, a) for s in students for a in NAMES} == set(table)
+    assert table[("renamed", NAMES[-1])]["status"] in ("missing", "graded")
+
+
+def test_regrading_is_idempotent(graded):
+    grader, course = graded["grader"], graded["course"]
+    before = (course / "grades.csv").read_bytes()
+    pages = {p: p.read_bytes() for p in (course / "feedback").rglob("*.html")}
+    again = grader.grade_all()
+    assert [o.status for o in again] == [o.status for o in graded["outcomes"]]
+    write_csv(grader, course / "grades.csv")
+    assert (course / "grades.csv").read_bytes() == before
+    assert {p: p.read_bytes() for p in (course / "feedback").rglob("*.html")} == pages
