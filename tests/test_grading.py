@@ -199,3 +199,21 @@ def test_regrading_is_idempotent(graded):
     write_csv(grader, course / "grades.csv")
     assert (course / "grades.csv").read_bytes() == before
     assert {p: p.read_bytes() for p in (course / "feedback").rglob("*.html")} == pages
+
+
+def test_a_run_killed_half_way_is_completed_by_the_next(graded):
+    """Simulate a kill after autograde wrote part of its output but before the status record."""
+    grader, course = graded["grader"], graded["course"]
+    before = (course / "grades.csv").read_bytes()
+    student = f"solution--{FIRST}"
+    record = course / ".grading" / "status" / student / f"{FIRST}.json"
+    record.unlink()
+    half = course / "autograded" / student / FIRST / f"{FIRST}.ipynb"
+    half.write_text(half.read_text(encoding="utf-8")[:500], encoding="utf-8")
+    (course / "feedback" / student / FIRST / f"{FIRST}.html").unlink()
+    again = {(o.student, o.assignment): o.status for o in grader.grade_all()}
+    assert again[(student, FIRST)] == "graded"
+    assert record.is_file()
+    write_csv(grader, course / "grades.csv")
+    assert (course / "grades.csv").read_bytes() == before
+    assert (course / "feedback" / student / FIRST / f"{FIRST}.html").is_file()
