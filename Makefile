@@ -60,9 +60,9 @@ assignments: $(STAMP)
 	$(BIN)/python -m instructor assignments
 	@git status --short -- release solutions
 
+# ruff lints .py files and notebooks (notebooks/, source/) alike.
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/nbqa ruff notebooks source
 
 clean-venv:
 	rm -rf $(VENV)
