@@ -125,6 +125,29 @@ def run(nb, workdir: Path, replacements: dict[str, str] | None = None) -> dict[s
     return test_results(execute(nb, workdir))
 
 
+def solution_sources(name: str) -> dict[str, str]:
+    """The master's solution cells, by grade_id."""
+    return {grade_id(c): c.source for c in read("source", name).cells
+            if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")}
+
+
+def submission(name: str, replacements: dict[str, str] | None) -> nbformat.NotebookNode:
+    """The release notebook with the student's cells filled in.
+
+    ``replacements`` maps solution grade_ids to code; cells it does not name get the master's
+    solution. ``None`` means the release left untouched.
+    """
+    nb = read("release", name)
+    if replacements is None:
+        return nb
+    answers = {**solution_sources(name), **replacements}
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if grade_id(cell) in answers and cell.metadata["nbgrader"].get("solution"):
+            cell.source = answers[grade_id(cell)]
+    return nb
+
+
 def load_cases(name: str) -> dict:
     """``CORRECT`` and ``MISTAKES`` of ``tests/cases/<name>.py`` (empty dicts when absent)."""
     path = CASES / f"{name}.py"

@@ -24,29 +24,19 @@ import pytest
 
 from instructor.export import write_csv
 from instructor.grade import Course
-from tests.nbrun import ROOT, assignment_names, grade_id, load_cases, notebook_path, read
+from tests.nbrun import (
+    ROOT,
+    assignment_names,
+    grade_id,
+    load_cases,
+    notebook_path,
+    read,
+    submission,
+)
 
 # Assignments with a student version (test_assignments fails when a master has none).
 NAMES = [n for n in assignment_names() if notebook_path("release", n).is_file()]
 FIRST = NAMES[0] if NAMES else None
-
-
-def _solution_sources(name: str) -> dict[str, str]:
-    return {grade_id(c): c.source for c in read("source", name).cells
-            if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")}
-
-
-def _submission(name: str, replacements: dict[str, str] | None) -> nbformat.NotebookNode:
-    """The release notebook with the student's cells filled in (None: left untouched)."""
-    nb = read("release", name)
-    if replacements is None:
-        return nb
-    answers = {**_solution_sources(name), **replacements}
-    nb = copy.deepcopy(nb)
-    for cell in nb.cells:
-        if grade_id(cell) in answers and cell.metadata["nbgrader"].get("solution"):
-            cell.source = answers[grade_id(cell)]
-    return nb
 
 
 def _hidden_lines(name: str) -> list[str]:
@@ -90,21 +80,21 @@ def graded(tmp_path_factory):
     expected = {}  # student -> (assignment, set of failing tests or "all"/"none", message)
     for name in NAMES:
         cases = load_cases(name)
-        _submit(course, f"solution--{name}", name, {f"{name}.ipynb": _submission(name, {})})
+        _submit(course, f"solution--{name}", name, {f"{name}.ipynb": submission(name, {})})
         expected[f"solution--{name}"] = (name, "none", None)
-        _submit(course, f"untouched--{name}", name, {f"{name}.ipynb": _submission(name, None)})
+        _submit(course, f"untouched--{name}", name, {f"{name}.ipynb": submission(name, None)})
         expected[f"untouched--{name}"] = (name, "all", None)
         for case, cells in cases["CORRECT"].items():
             student = f"ok-{case}--{name}"
-            _submit(course, student, name, {f"{name}.ipynb": _submission(name, cells)})
+            _submit(course, student, name, {f"{name}.ipynb": submission(name, cells)})
             expected[student] = (name, "none", None)
         for case, mistake in cases["MISTAKES"].items():
             student = f"ng-{case}--{name}"
             _submit(course, student, name,
-                    {f"{name}.ipynb": _submission(name, mistake["cells"])})
+                    {f"{name}.ipynb": submission(name, mistake["cells"])})
             expected[student] = (name, set(mistake["fails"]), mistake["message"])
     # Broken submissions, all on the first assignment.
-    good = _submission(FIRST, {})
+    good = submission(FIRST, {})
     no_ids = copy.deepcopy(good)
     no_ids.nbformat_minor = 4
     for cell in no_ids.cells:

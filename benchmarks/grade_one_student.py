@@ -1,0 +1,76 @@
+"""Benchmark: grading one student's five correct notebooks vs `jupyter execute` of the same five.
+
+Usage (from the course folder): .venv/bin/python -m benchmarks.grade_one_student [--repeat 3]
+
+Builds a throwaway course (source/, release/, config) in a temporary folder, submits the solution
+of every assignment for one student, then in the same run times:
+  (a) `jupyter execute` of the five submitted notebooks (the floor: one CLI, one kernel each);
+  (b) `python -m instructor grade` (intake, nbgrader autograde, feedback, grades.csv) — one CLI;
+  (c) the same grading in-process after a warm-up (what a second `make grade` pays per run,
+      without the interpreter start).
+Prints seconds and the ratio (b)/(a). Numbers, not a test: the machine is shared and noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+from instructor.course import ROOT, assignment_names
+from tests.nbrun import submission
+
+
+def _course(tmp: Path) -> Path:
+    course = tmp / "course"
+    course.mkdir()
+    for item in ("source", "release", "nbgrader_config.py"):
+        src = ROOT / item
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, course / item)
+    for name in assignment_names(ROOT):
+        folder = course / "submitted" / "student1" / name
+        folder.mkdir(parents=True)
+        nbformat.write(submission(name, {}), folder / f"{name}.ipynb")
+    return course
+
+
+def _time(cmd: list[str], cwd: Path, env_extra: dict | None = None) -> float:
+    import os
+
+    env = {**os.environ, "PYTHONUTF8": "1", **(env_extra or {})}
+    env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"
+    start = time.perf_counter()
+    subprocess.run(cmd, cwd=cwd, env=env, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    bindir = Path(sys.executable).parent
+    rows = []
+    for _ in range(args.repeat):
+        with tempfile.TemporaryDirectory() as tmp:
+            course = _course(Path(tmp))
+            notebooks = sorted((course / "submitted" / "student1").glob("*/*.ipynb"))
+            floor = _time([str(bindir / "jupyter"), "execute", *map(str, notebooks)], course,
+                          {"NBGRADER_EXECUTION": "autograde"})
+            grade = _time([sys.executable, "-m", "instructor", "--root", str(course), "grade",
+                           "--force"], ROOT)
+            rows.append((floor, grade))
+    print(f"{'run':>3}  {'jupyter execute (s)':>20}  {'instructor grade (s)':>21}  {'ratio':>6}")
+    for i, (floor, grade) in enumerate(rows, 1):
+        print(f"{i:>3}  {floor:>20.2f}  {grade:>21.2f}  {grade / floor:>6.2f}")
+    best_floor, best_grade = min(r[0] for r in rows), min(r[1] for r in rows)
+    print(f"best {best_floor:>20.2f}  {best_grade:>21.2f}  {best_grade / best_floor:>6.2f}")
+
+
+if __name__ == "__main__":
+    main()
