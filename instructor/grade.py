@@ -204,11 +204,31 @@ class Course:
         folder so the committed ``release/`` is left alone.
         """
         scratch = os.path.relpath(self.state / "release", self.root)
+        synced_file = self.state / "gradebook-synced.json"
+        try:
+            synced = json.loads(synced_file.read_text(encoding="utf-8"))
+        except (FileNotFoundError, json.JSONDecodeError):
+            synced = {}
         for assignment in assignments:
+            master = _sha256(self.master(assignment))
+            if synced.get(assignment) == master and self._in_gradebook(assignment):
+                continue  # unchanged master, already recorded: nothing to do
             failure = self._run(GenerateAssignment, self._coursedir(
                 ".", assignment, release_directory=scratch))
             if failure:
                 raise RuntimeError(f"cannot prepare the gradebook for {assignment}: {failure}")
+            synced[assignment] = master
+            self.state.mkdir(parents=True, exist_ok=True)
+            tmp = synced_file.with_suffix(".tmp")
+            tmp.write_text(json.dumps(synced, indent=1), encoding="utf-8")
+            os.replace(tmp, synced_file)
+
+    def _in_gradebook(self, assignment: str) -> bool:
+        with Gradebook(self.db_url, self.course_id) as gb:
+            try:
+                return bool(gb.find_assignment(assignment).notebooks)
+            except MissingEntry:
+                return False
 
     def grade_all(self, assignments: list[str] | None = None, *,
                   force: bool = False) -> list[Outcome]:
