@@ -36,23 +36,29 @@ def _run(converter_class, config, name: str) -> None:
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
-def strip_widget_state(path: Path) -> None:
-    """Drop ipywidgets state (random model ids) from an executed notebook, keep the text.
+def stabilize_outputs(path: Path) -> None:
+    """Make an executed notebook independent of timing: same content, same bytes every run.
 
-    A progress bar (tqdm.auto) executed by nbgrader leaves a widget view in the output and the
-    widget state in the notebook metadata, both under fresh random ids: the generated solution
-    would differ on every run. Without a live kernel the widget cannot update anyway; its
-    ``text/plain`` fallback stays.
+    - ipywidgets state (tqdm.auto progress bars) is dropped: it carries fresh random model ids,
+      and without a live kernel the widget cannot update anyway; its ``text/plain`` stays.
+    - adjacent outputs of the same stream are merged: ipykernel may deliver ``print``'s text
+      and its newline as one message or as two, depending on timing.
     """
     nb = nbformat.read(path, as_version=4)
-    changed = nb.metadata.pop("widgets", None) is not None
+    nb.metadata.pop("widgets", None)
     for cell in nb.cells:
+        merged = []
         for output in cell.get("outputs", []):
-            if WIDGET_VIEW in output.get("data", {}):
-                del output.data[WIDGET_VIEW]
-                changed = True
-    if changed:
-        nbformat.write(nb, path)
+            output.get("data", {}).pop(WIDGET_VIEW, None)
+            last = merged[-1] if merged else None
+            if (output.output_type == "stream" and last is not None
+                    and last.output_type == "stream" and last.name == output.name):
+                last.text += output.text
+            else:
+                merged.append(output)
+        if cell.cell_type == "code":
+            cell.outputs = merged
+    nbformat.write(nb, path)
 
 
 def generate(root: Path = ROOT, names: list[str] | None = None) -> list[str]:
@@ -69,5 +75,5 @@ def generate(root: Path = ROOT, names: list[str] | None = None) -> list[str]:
         _run(GenerateAssignment, config, name)
         _run(GenerateSolution, config, name)
         for path in (Path(root) / "solutions" / name).glob("*.ipynb"):
-            strip_widget_state(path)
+            stabilize_outputs(path)
     return names

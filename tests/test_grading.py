@@ -31,6 +31,7 @@ from tests.nbrun import (
     load_cases,
     notebook_path,
     read,
+    solution_sources,
     submission,
 )
 
@@ -93,6 +94,13 @@ def graded(tmp_path_factory):
             _submit(course, student, name,
                     {f"{name}.ipynb": submission(name, mistake["cells"])})
             expected[student] = (name, set(mistake["fails"]), mistake["message"])
+    # A correct answer that prints a RuntimeWarning on stderr while the tests run: no points lost.
+    first_id, first_src = next(iter(solution_sources(FIRST).items()))
+    head, body = first_src.split("\n", 1)
+    assert head.startswith("def "), head
+    noisy = f'{head}\n    __import__("warnings").warn("harmless", RuntimeWarning)\n{body}'
+    _submit(course, "ok-warning", FIRST, {f"{FIRST}.ipynb": submission(FIRST, {first_id: noisy})})
+    expected["ok-warning"] = (FIRST, "none", None)
     # Broken submissions, all on the first assignment.
     good = submission(FIRST, {})
     no_ids = copy.deepcopy(good)
