@@ -10,8 +10,8 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-# The name under which common.testing reports a failed check; its traceback is the message only.
-CHECK_FAILED = "CheckFailed"
+from common.testing import CheckFailed
+
 HIDDEN_NOTE = "(テストのコードは表示されません。エラーの種類とメッセージを手がかりにしてください)"
 
 
@@ -30,8 +30,9 @@ class ShortTracebacks(NbGraderPreprocessor):
         for output in cell.get("outputs", []):
             if output.output_type != "error":
                 continue
-            if output.ename == CHECK_FAILED:
-                output.traceback = [line for line in output.traceback if "\x1b" not in line]
+            if output.ename == CheckFailed.__name__:
+                # rebuilt from the message, as common.testing renders it (whatever the kernel sent)
+                output.traceback = CheckFailed(output.evalue)._render_traceback_()
             else:
                 output.traceback = [f"{output.ename}: {output.evalue}", HIDDEN_NOTE]
         return cell, resources
