@@ -46,9 +46,9 @@ endif
 collect: $(STAMP)
 	$(BIN)/python -m instructor collect "$(ASSIGNMENT)" "$(ZIP)"
 
-# make grade [ASSIGNMENT=01_gradient] — autograde submitted/, feedback/, grades.csv
+# make grade [ASSIGNMENT=01_gradient] [UNSAFE=1] — autograde submitted/, feedback/, grades.csv
 grade: $(STAMP)
-	$(BIN)/python -m instructor grade $(ASSIGNMENT)
+	$(BIN)/python -m instructor grade $(if $(UNSAFE),--unsafe) $(ASSIGNMENT)
 
 grades: $(STAMP)
 	$(BIN)/python -m instructor grades

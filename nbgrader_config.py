@@ -32,6 +32,31 @@ c.Execute.record_timing = False
 c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = r"\b\w*Warning: "
 
+# Autograde, hardened (SECURITY.md). Sanitize: the notebook graded is the student version of the
+# master with only the student's answer cells put in (RebuildFromMaster); nbgrader then restores
+# test cells from the gradebook as usual. Execute: the kernel runs in a bubblewrap sandbox with
+# resource limits and one wall-time budget per notebook, and every test cell runs through the
+# in-kernel guard (instructor.execute.SandboxedExecute replaces nbgrader's Execute).
+c.Autograde.sanitize_preprocessors = [
+    "instructor.preprocessors.RebuildFromMaster",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "nbgrader.preprocessors.OverwriteCells",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.Autograde.autograde_preprocessors = [
+    "instructor.execute.SandboxedExecute",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.SandboxedExecute.wall_budget = 300  # seconds for one whole notebook, kernel start included
+c.SandboxedExecute.memory_limit = 2 * 1024**3  # address space: a bigger allocation -> MemoryError
+c.SandboxedExecute.process_limit = 64  # processes + threads inside the sandbox
+c.SandboxedExecute.max_output_bytes = 200_000  # per cell; the rest is dropped as it arrives
+
 # Feedback: per-test points and the Japanese messages of common.testing, never the test code
 # (ClearHiddenTests removes hidden tests from the source, ShortTracebacks keeps tracebacks from
 # quoting it; nbgrader #917).

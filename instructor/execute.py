@@ -34,9 +34,10 @@ from nbclient.util import ensure_async, run_sync
 from nbformat.notebooknode import NotebookNode
 from nbgrader import utils
 from nbgrader.preprocessors import Execute
-from traitlets import Bool, Float, Integer, Unicode
+from traitlets import Bool, Float, Integer
 
 from instructor import sandbox
+from instructor.preprocessors import GradingStep
 
 KERNEL_NAME = "kobai-sandbox"
 STOPPED = "KernelStopped"
@@ -62,7 +63,7 @@ def _output_size(msg: dict) -> int:
     return size
 
 
-class SandboxedExecute(Execute):
+class SandboxedExecute(GradingStep, Execute):
     """Execute a notebook for grading: sandboxed kernel, guarded tests, one time budget."""
 
     wall_budget = Float(300.0, help="seconds for the whole notebook, kernel start included"
@@ -76,7 +77,6 @@ class SandboxedExecute(Execute):
     max_output_bytes = Integer(200_000, help="output kept per cell (bytes)").tag(config=True)
     guard_timeout = Float(15.0, help="seconds the guard may take to answer").tag(config=True)
     unsafe = Bool(False, help="run without bubblewrap (limits and budget only)").tag(config=True)
-    notes_file = Unicode("", help="file to append notes to (one per line)").tag(config=True)
 
     # -- kernel start ------------------------------------------------------------------------
     def create_kernel_manager(self):
@@ -124,13 +124,6 @@ class SandboxedExecute(Execute):
             if workdir is not None:
                 shutil.rmtree(workdir, ignore_errors=True)
                 self._workdir = None
-
-    # -- notes -------------------------------------------------------------------------------
-    def note(self, text: str) -> None:
-        self.log.warning("%s", text)
-        if self.notes_file:
-            with open(self.notes_file, "a", encoding="utf-8") as fh:
-                fh.write(text.replace("\n", " ") + "\n")
 
     def _exit_reason(self) -> str:
         exit_file = self._connection_file.with_name(self._connection_file.name + ".exit.json")

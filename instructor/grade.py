@@ -1,14 +1,21 @@
 """``make grade``: autograde every submission, generate feedback, export grades.
 
-One (student, assignment) at a time goes through the same steps:
+One (student, assignment) at a time goes through the same steps, in a throwaway scratch
+folder outside the course (``kobai-grade-*`` in the system's temporary folder):
 
 1. intake (``instructor.intake``): what was handed in -> a status, a staged notebook;
-2. nbgrader ``Autograde`` on the staged copy (nbgrader's gradebook, preprocessors and config);
-3. nbgrader ``GenerateFeedback`` (the course's preprocessors hide test code);
-4. a status record written atomically last: a run killed earlier leaves no record, so the next
+2. nbgrader ``Autograde`` of the staged copy into the scratch folder, with the course's
+   hardened preprocessors (``nbgrader_config.py``: the notebook rebuilt from the master, the
+   kernel in the sandbox, tests run through the guard);
+3. the scores nbgrader wrote are checked (0 <= score <= max, no manual score, no extra credit);
+4. nbgrader ``GenerateFeedback`` (the course's preprocessors hide test code);
+5. the graded notebook and the feedback are moved into ``autograded/`` and ``feedback/``, then a
+   status record is written atomically, last: a run killed earlier leaves no record, so the next
    run grades that submission again; a record whose inputs (submission, master) are unchanged
    lets the next run skip the work.
 A failure in any step ends as that one student's ``failed: <reason>``; the batch goes on.
+Grading refuses to start without a sandbox (no bubblewrap) unless ``unsafe=True``
+(``--unsafe``); SECURITY.md says what each layer stops.
 """
 
 from __future__ import annotations
@@ -18,6 +25,8 @@ import json
 import logging
 import os
 import shutil
+import tempfile
+import time
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -25,14 +34,20 @@ from pathlib import Path
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.converters import Autograde, GenerateAssignment, GenerateFeedback
 from nbgrader.coursedir import CourseDirectory
-from sqlalchemy.exc import SAWarning
+from sqlalchemy.exc import OperationalError, SAWarning
 
 from instructor import intake as intake_mod
+from instructor import sandbox
 from instructor.course import ROOT, assignment_names, load_config, prepare_environment
 
 log = logging.getLogger("instructor.grade")
 
-STATE = ".grading"  # course-local working state: staged notebooks and status records
+STATE = ".grading"  # course-local working state: gradebook sync and status records
+SQLITE_BUSY_SECONDS = 60  # a gradebook locked by someone else: wait this long, then fail
+
+
+class SandboxUnavailable(RuntimeError):
+    """No sandbox can be made here and the instructor did not pass --unsafe."""
 
 
 @dataclass
@@ -68,7 +83,7 @@ class _ErrorLog(logging.Handler):
 class Course:
     """A course folder to grade: ``root`` holds nbgrader_config.py's layout."""
 
-    def __init__(self, root: Path = ROOT) -> None:
+    def __init__(self, root: Path = ROOT, *, unsafe: bool = False) -> None:
         self.root = Path(root).resolve()
         prepare_environment(self.root)
         # nbgrader's gradebook code triggers SQLAlchemy autoflush warnings on every run: noise
@@ -80,10 +95,20 @@ class Course:
         self.autograded = Path(cd.root) / cd.autograded_directory
         self.feedback = Path(cd.root) / cd.feedback_directory
         self.state = self.root / STATE
-        self.staged = self.state / "staged"
         self.records = self.state / "status"
-        self.db_url = cd.db_url
+        self.db_url = _with_busy_timeout(cd.db_url)
         self.course_id = cd.course_id
+        self.unsafe = unsafe
+        if not unsafe:
+            ok, why = sandbox.available()
+            if not ok:
+                raise SandboxUnavailable(
+                    f"cannot isolate student code: {why}. Install bubblewrap, or pass --unsafe "
+                    "(make grade UNSAFE=1) to grade without isolation: student code could then "
+                    "read the hidden tests and the gradebook and change files of the course.")
+        self.config.SandboxedExecute.unsafe = unsafe
+        self.config.RebuildFromMaster.student_version = str(
+            self.state / "release" / "{assignment}" / "{notebook}.ipynb")
 
     # -- who and what -------------------------------------------------------------------
     def assignments(self) -> list[str]:
@@ -124,6 +149,7 @@ class Course:
     def _coursedir(self, student: str, assignment: str, **overrides) -> CourseDirectory:
         cd = CourseDirectory(config=self.config)
         cd.student_id, cd.assignment_id = student, assignment
+        cd.db_url = self.db_url
         for key, value in overrides.items():
             setattr(cd, key, value)
         return cd
@@ -176,26 +202,75 @@ class Course:
         self._clear_outputs(student, assignment)
 
         if not found.gradable:
-            self._zero_in_gradebook(student, assignment)
+            self._retry_locked(self._zero_in_gradebook, student, assignment)
             outcome = Outcome(student, assignment, found.status, found.notes, inputs)
             self._write_record(outcome)
             return outcome
 
-        intake_mod.stage(found, self.submitted, self.staged, student, assignment)
-        staged_dir = os.path.relpath(self.staged, self.root)
-        failure = self._run(Autograde, self._coursedir(student, assignment,
-                                                       submitted_directory=staged_dir))
-        if failure is None:
-            failure = self._run(GenerateFeedback, self._coursedir(student, assignment))
-        if failure is not None:
-            self._clear_outputs(student, assignment)
-            self._zero_in_gradebook(student, assignment)
-            status = f"failed: {failure}"
-        else:
-            status = "graded"
-        outcome = Outcome(student, assignment, status, found.notes, inputs)
+        scratch = Path(tempfile.mkdtemp(prefix="kobai-grade-"))
+        try:
+            status, notes = self._grade_in(scratch, found, student, assignment)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        outcome = Outcome(student, assignment, status, found.notes + notes, inputs)
         self._write_record(outcome)
         return outcome
+
+    def _grade_in(self, scratch: Path, found, student: str, assignment: str
+                  ) -> tuple[str, list[str]]:
+        """Autograde + checks + feedback inside ``scratch``; (status, notes)."""
+        notes_file = scratch / "notes.txt"
+        self.config.GradingStep.notes_file = str(notes_file)
+        intake_mod.stage(found, self.submitted, scratch / "submitted", student, assignment)
+        paths = {"submitted_directory": str(scratch / "submitted"),
+                 "autograded_directory": str(scratch / "autograded"),
+                 "feedback_directory": str(scratch / "feedback")}
+        failure = self._retry_locked(self._run, Autograde,
+                                     self._coursedir(student, assignment, **paths))
+        if failure is None:
+            failure = self._retry_locked(self._check_scores, student, assignment)
+        if failure is None:
+            failure = self._run(GenerateFeedback, self._coursedir(student, assignment, **paths))
+        notes = []
+        if notes_file.exists():
+            notes = [line for line in notes_file.read_text(encoding="utf-8").splitlines() if line]
+        if failure is not None:
+            self._clear_outputs(student, assignment)
+            self._retry_locked(self._zero_in_gradebook, student, assignment)
+            return f"failed: {failure}", notes
+        for kind, dest_root in (("autograded", self.autograded), ("feedback", self.feedback)):
+            _move_tree(scratch / kind / student / assignment, dest_root / student / assignment)
+        return "graded", notes
+
+    def _retry_locked(self, step, *args):
+        """Run a step that writes the gradebook; a busy gradebook is waited for, not fatal."""
+        deadline = time.monotonic() + SQLITE_BUSY_SECONDS
+        while True:
+            try:
+                result = step(*args)
+            except OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    return f"gradebook: {str(exc).splitlines()[0][:200]}"
+                time.sleep(1.0)
+                continue
+            if isinstance(result, str) and "database is locked" in result \
+                    and time.monotonic() < deadline:
+                time.sleep(1.0)
+                continue
+            return result
+
+    def _check_scores(self, student: str, assignment: str) -> str | None:
+        """Only the grader writes grades: every score within [0, max], nothing manual."""
+        with Gradebook(self.db_url, self.course_id) as gb:
+            submission = gb.find_submission(assignment, student)
+            for nb in submission.notebooks:
+                for grade in nb.grades:
+                    bad = (grade.auto_score is not None
+                           and not 0 <= grade.auto_score <= grade.max_score)
+                    if bad or grade.manual_score is not None or grade.extra_credit:
+                        return (f"score of {grade.name} out of bounds "
+                                f"({grade.auto_score}/{grade.max_score})")
+        return None
 
     def sync_gradebook(self, assignments: list[str]) -> None:
         """Record each master's graded cells in the gradebook (it is not committed).
@@ -211,7 +286,9 @@ class Course:
             synced = {}
         for assignment in assignments:
             master = _sha256(self.master(assignment))
-            if synced.get(assignment) == master and self._in_gradebook(assignment):
+            template = self.state / "release" / assignment / f"{assignment}.ipynb"
+            if synced.get(assignment) == master and template.is_file() \
+                    and self._in_gradebook(assignment):
                 continue  # unchanged master, already recorded: nothing to do
             failure = self._run(GenerateAssignment, self._coursedir(
                 ".", assignment, release_directory=scratch))
@@ -247,3 +324,24 @@ class Course:
                 log.info("%s %s: %s", student, assignment, outcome.status)
                 outcomes.append(outcome)
         return outcomes
+
+
+def _with_busy_timeout(db_url: str) -> str:
+    """SQLite waits for a lock held by another writer instead of failing at once."""
+    if db_url.startswith("sqlite:") and "timeout=" not in db_url:
+        return db_url + ("&" if "?" in db_url else "?") + f"timeout={SQLITE_BUSY_SECONDS}"
+    return db_url
+
+
+def _move_tree(src: Path, dest: Path) -> None:
+    """Put ``src`` at ``dest``, replacing it; a copy next to dest, then a rename."""
+    if not src.exists():
+        return
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    shutil.copytree(src, tmp)
+    if dest.exists():
+        shutil.rmtree(dest)
+    os.replace(tmp, dest)

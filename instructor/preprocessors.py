@@ -5,10 +5,15 @@ Each is one small step with one guarantee, tested on its own.
 
 from __future__ import annotations
 
+import os
+
+import nbformat
 from nbconvert.exporters.exporter import ResourcesDict
 from nbformat.notebooknode import NotebookNode
 from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Unicode
+from traitlets.config import Configurable
 
 from common.testing import CheckFailed
 
@@ -36,3 +41,83 @@ class ShortTracebacks(NbGraderPreprocessor):
             else:
                 output.traceback = [f"{output.ename}: {output.evalue}", HIDDEN_NOTE]
         return cell, resources
+
+
+class GradingStep(Configurable):
+    """Mixin: a grading step that reports what it did to the grader (``notes_file``)."""
+
+    notes_file = Unicode("", help="file the grader reads the notes from (one per line)"
+                         ).tag(config=True)
+
+    def note(self, text: str) -> None:
+        self.log.warning("%s", text)
+        if self.notes_file:
+            with open(self.notes_file, "a", encoding="utf-8") as fh:
+                fh.write(text.replace("\n", " ") + "\n")
+
+
+def _source(cell) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else source
+
+
+class RebuildFromMaster(GradingStep, NbGraderPreprocessor):
+    """Autograde: grade the student version of the master with only the answers put in.
+
+    The notebook that runs is the student version (the output of ``generate_assignment`` for
+    the gradebook's master), never the submitted file: from the submission only the source of
+    each solution cell is taken, found by ``grade_id`` (or, when the nbgrader metadata was
+    lost, by cell id). Test cells, given code and markdown come from the master, so a test
+    edited, deleted or pasted twice by the student changes nothing; cells the student added
+    are dropped; both are noted. A solution cell pasted twice: the first one is graded.
+    """
+
+    student_version = Unicode(
+        os.path.join("release", "{assignment}", "{notebook}.ipynb"),
+        help="path of the student version, with {assignment} and {notebook}").tag(config=True)
+
+    def preprocess(self, nb: NotebookNode, resources: ResourcesDict
+                   ) -> tuple[NotebookNode, ResourcesDict]:
+        info = resources["nbgrader"]
+        path = self.student_version.format(assignment=info["assignment"],
+                                           notebook=info["notebook"])
+        template = nbformat.read(path, as_version=nbformat.NO_CONVERT)
+        by_grade_id: dict[str, NotebookNode] = {}
+        by_cell_id: dict[str, NotebookNode] = {}
+        pasted_twice = set()
+        for cell in nb.cells:
+            grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+            if grade_id in by_grade_id:
+                pasted_twice.add(grade_id)
+            elif grade_id:
+                by_grade_id[grade_id] = cell
+            if cell.get("id"):
+                by_cell_id.setdefault(cell["id"], cell)
+        known_ids = {c.metadata.get("nbgrader", {}).get("grade_id") for c in template.cells}
+        known_cells = {c.get("id") for c in template.cells}
+        known_sources = {_source(c).strip() for c in template.cells}
+        missing = []
+        for cell in template.cells:
+            if not utils.is_solution(cell):
+                continue
+            grade_id = cell.metadata.nbgrader.grade_id
+            answer = by_grade_id.get(grade_id)
+            if answer is None and cell.get("id") in by_cell_id:
+                answer = by_cell_id[cell["id"]]
+                self.note(f"{grade_id}: found by cell id (nbgrader metadata missing)")
+            if answer is None:
+                missing.append(grade_id)
+                continue
+            cell.source = _source(answer)
+        added = [c for c in nb.cells
+                 if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") not in known_ids
+                 and c.get("id") not in known_cells
+                 and _source(c).strip() and _source(c).strip() not in known_sources]
+        if missing:
+            self.note(f"answer cells not found, graded as unanswered: {', '.join(missing)}")
+        if pasted_twice:
+            self.note(f"cells pasted twice (the first one was graded): "
+                      f"{', '.join(sorted(pasted_twice))}")
+        if added:
+            self.note(f"{len(added)} cell(s) added by the student were not run")
+        return template, resources
