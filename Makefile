@@ -13,7 +13,7 @@ ifeq ($(shell id -u),0)
 LAB_FLAGS += --allow-root
 endif
 
-.PHONY: lab test install assignments lint clean-venv collect grade grades \
+.PHONY: lab test install system-deps assignments lint clean-venv collect grade grades \
 	exchange-release exchange-collect exchange-feedback
 
 $(BIN)/python:
@@ -35,7 +35,23 @@ lab: $(STAMP)
 
 NBVAL_NOTEBOOKS := $(wildcard notebooks/*.ipynb solutions/*/*.ipynb)
 
-test: $(STAMP)
+# System packages the tests need (Debian/Ubuntu): bubblewrap for the grading sandbox,
+# PostgreSQL for the gradebook test. Installed with apt-get as root (CI) or with passwordless
+# sudo; otherwise the command to run is printed.
+SYSTEM_PACKAGES_MISSING = $(strip $(if $(shell command -v bwrap),,bubblewrap) \
+	$(if $(wildcard /usr/lib/postgresql/*/bin/postgres),,postgresql))
+system-deps:
+	@missing="$(SYSTEM_PACKAGES_MISSING)"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then sudo=""; \
+	  elif sudo -n true 2>/dev/null; then sudo="sudo -n"; \
+	  else echo "システムパッケージが足りません: $$missing — sudo apt-get install $$missing"; exit 1; fi; \
+	  echo "installing $$missing (apt-get)"; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    $$sudo apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+test: $(STAMP) system-deps
 	$(BIN)/python -m pytest tests
 ifneq ($(NBVAL_NOTEBOOKS),)
 	$(BIN)/python -m pytest --nbval --nbval-sanitize-with .nbval-sanitize.cfg \

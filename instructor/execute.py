@@ -95,6 +95,8 @@ class SandboxedExecute(GradingStep, Execute):
                     "--wall", str(self.wall_budget), "--cpu", str(self.cpu_limit),
                     "--memory", str(self.memory_limit), "--processes", str(self.process_limit),
                     "--file-size", str(self.file_size_limit)]
+        for path in sandbox.kernel_paths():
+            launcher += ["--ro", str(path)]
         mpl_cache = _matplotlib_cache()
         if mpl_cache is not None:
             launcher += ["--mpl-cache", str(mpl_cache)]

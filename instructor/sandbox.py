@@ -54,6 +54,11 @@ class Limits:
     scratch_bytes: int = 128 * MiB  # size of the tmpfs working folder and of /tmp
 
 
+def kernel_paths() -> list[Path]:
+    """What a grading kernel needs to read: the Python installation, the venv, ``common``."""
+    return _python_dirs() + _package_dirs()
+
+
 def _package_dirs() -> list[Path]:
     """Folders of the course packages the kernel imports (editable install or site-packages)."""
     import importlib.util
@@ -112,7 +117,8 @@ def kernel_environment(grading: str | None) -> dict[str, str]:
 
 
 def bwrap_command(kernel_argv: list[str], *, connection_file: Path, limits: Limits,
-                  env: dict[str, str], mpl_cache: Path | None = None) -> list[str]:
+                  env: dict[str, str], read_only: list[Path],
+                  mpl_cache: Path | None = None) -> list[str]:
     """The ``bwrap`` command line that runs ``kernel_argv`` in the sandbox."""
     conn = connection_file.resolve()
     ipc_dir = conn.parent  # the kernel's sockets live next to its connection file
@@ -120,7 +126,7 @@ def bwrap_command(kernel_argv: list[str], *, connection_file: Path, limits: Limi
             "--gid", str(SANDBOX_UID), "--cap-drop", "ALL", "--die-with-parent",
             "--new-session", "--clearenv", "--proc", "/proc", "--dev", "/dev"]
     args += _system_binds()
-    for path in _python_dirs() + _package_dirs():
+    for path in read_only:
         args += ["--ro-bind", str(path), str(path)]
     args += ["--size", str(limits.scratch_bytes), "--tmpfs", "/tmp",
              "--dir", "/tmp/home", "--dir", "/tmp/home/.matplotlib",
@@ -280,12 +286,12 @@ def _describe(returncode: int, budget_spent: bool, limits: Limits) -> str:
 
 
 def launch(kernel_argv: list[str], connection_file: Path, limits: Limits, *,
-           sandbox: bool, mpl_cache: Path | None) -> int:
+           sandbox: bool, read_only: list[Path], mpl_cache: Path | None = None) -> int:
     """Run the kernel (sandboxed or not) under the limits and the budget; its exit code."""
     env = kernel_environment(os.environ.get("NBGRADER_EXECUTION"))
     if sandbox:
         argv = bwrap_command(kernel_argv, connection_file=connection_file, limits=limits,
-                             env=env, mpl_cache=mpl_cache)
+                             env=env, read_only=read_only, mpl_cache=mpl_cache)
     else:
         argv = kernel_argv
         env = {**env, "HOME": os.environ.get("HOME", "/tmp")}
@@ -348,6 +354,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--file-size", type=int, default=Limits.file_bytes)
     parser.add_argument("--scratch-size", type=int, default=Limits.scratch_bytes)
     parser.add_argument("--mpl-cache", type=Path, default=None)
+    parser.add_argument("--ro", type=Path, action="append", default=[],
+                        help="a folder the kernel may read (repeat)")
     parser.add_argument("--unsafe", action="store_true", help="no bubblewrap: limits only")
     parser.add_argument("kernel", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
@@ -355,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
     limits = Limits(args.wall, args.cpu, args.memory, args.processes, args.file_size,
                     args.scratch_size)
     return launch(kernel, args.connection_file, limits, sandbox=not args.unsafe,
-                  mpl_cache=args.mpl_cache)
+                  read_only=args.ro, mpl_cache=args.mpl_cache)
 
 
 if __name__ == "__main__":
