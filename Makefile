@@ -62,9 +62,11 @@ endif
 collect: $(STAMP)
 	$(BIN)/python -m instructor collect "$(ASSIGNMENT)" "$(ZIP)"
 
-# make grade [ASSIGNMENT=01_gradient] [UNSAFE=1] — autograde submitted/, feedback/, grades.csv
+# make grade [ASSIGNMENT=01_gradient] [JOBS=n] [UNSAFE=1] — autograde submitted/, feedback/,
+# grades.csv; JOBS submissions at once (default: the number of cores)
 grade: $(STAMP)
-	$(BIN)/python -m instructor grade $(if $(UNSAFE),--unsafe) $(ASSIGNMENT)
+	$(BIN)/python -m instructor grade $(if $(JOBS),--jobs $(JOBS)) $(if $(UNSAFE),--unsafe) \
+	  $(ASSIGNMENT)
 
 grades: $(STAMP)
 	$(BIN)/python -m instructor grades

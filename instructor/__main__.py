@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -22,6 +23,8 @@ def main(argv: list[str] | None = None) -> int:
     grade.add_argument("assignments", nargs="*", help="assignment names (default: all)")
     grade.add_argument("--force", action="store_true", help="regrade even unchanged submissions")
     grade.add_argument("--csv", type=Path, default=None, help="output (default: <root>/grades.csv)")
+    grade.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1,
+                       help="submissions graded at once (default: number of cores)")
     grade.add_argument("--unsafe", action="store_true",
                        help="grade without the bubblewrap sandbox (only where none can be had; "
                             "student code could then read hidden tests and change course files)")
@@ -74,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         if args.unsafe:
             print("warning: --unsafe: student code runs WITHOUT the sandbox", file=sys.stderr)
-        outcomes = course.grade_all(args.assignments or None, force=args.force)
+        outcomes = course.grade_all(args.assignments or None, force=args.force,
+                                    jobs=max(1, args.jobs))
         csv_path = args.csv or course.root / "grades.csv"
         write_csv(course, csv_path)
         problems = [o for o in outcomes if o.status != "graded"]

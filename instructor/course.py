@@ -13,8 +13,9 @@ CONFIG_FILE = "nbgrader_config.py"
 
 
 def load_config(root: Path = ROOT) -> Config:
-    """The course's ``nbgrader_config.py`` with the course root pinned to ``root``."""
-    config = PyFileConfigLoader(CONFIG_FILE, path=str(ROOT)).load_config()
+    """The course's ``nbgrader_config.py`` (this repo's if ``root`` has none), root pinned."""
+    folder = Path(root) if (Path(root) / CONFIG_FILE).is_file() else ROOT
+    config = PyFileConfigLoader(CONFIG_FILE, path=str(folder)).load_config()
     config.CourseDirectory.root = str(Path(root).resolve())
     return config
 

@@ -23,11 +23,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import multiprocessing
 import os
 import shutil
 import tempfile
 import time
 import warnings
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -307,23 +310,83 @@ class Course:
             except MissingEntry:
                 return False
 
-    def grade_all(self, assignments: list[str] | None = None, *,
-                  force: bool = False) -> list[Outcome]:
-        """Grade every student for every assignment (or those named)."""
+    def grade_all(self, assignments: list[str] | None = None, *, force: bool = False,
+                  jobs: int = 1) -> list[Outcome]:
+        """Grade every student for every assignment (or those named), ``jobs`` at a time.
+
+        Each (student, assignment) is independent: its own scratch folder, sandbox, gradebook
+        rows and status record, so the results do not depend on ``jobs`` or on the order.
+        """
         assignments = assignments or self.assignments()
         self.sync_gradebook(assignments)
-        outcomes = []
-        for assignment in assignments:
-            for student in self.students():
-                try:
-                    outcome = self.grade_one(student, assignment, force=force)
-                except Exception as exc:  # never let one submission stop the batch
-                    log.exception("grading %s/%s", student, assignment)
-                    outcome = Outcome(student, assignment, f"failed: internal error: {exc}"[:300])
-                    self._write_record(outcome)
-                log.info("%s %s: %s", student, assignment, outcome.status)
-                outcomes.append(outcome)
-        return outcomes
+        students = self.students()
+        self._register_students(students)
+        tasks = [(student, assignment) for assignment in assignments for student in students]
+        if jobs <= 1 or len(tasks) <= 1:
+            return [self._grade_safely(student, assignment, force) for student, assignment in tasks]
+        return self._grade_parallel(tasks, force, jobs)
+
+    def _register_students(self, students: list[str]) -> None:
+        """Create the students' gradebook rows once, before workers write beside each other."""
+        def register():
+            with Gradebook(self.db_url, self.course_id) as gb:
+                known = {s.id for s in gb.students}
+                for student in students:
+                    if student not in known:
+                        gb.update_or_create_student(student)
+        failure = self._retry_locked(register)
+        if failure:
+            raise RuntimeError(f"cannot register the students in the gradebook: {failure}")
+
+    def _grade_safely(self, student: str, assignment: str, force: bool) -> Outcome:
+        try:
+            outcome = self.grade_one(student, assignment, force=force)
+        except Exception as exc:  # never let one submission stop the batch
+            log.exception("grading %s/%s", student, assignment)
+            outcome = Outcome(student, assignment, f"failed: internal error: {exc}"[:300])
+            self._write_record(outcome)
+        log.info("%s %s: %s", student, assignment, outcome.status)
+        return outcome
+
+    def _grade_parallel(self, tasks: list[tuple[str, str]], force: bool,
+                        jobs: int) -> list[Outcome]:
+        """Worker processes forked from this one (imports and config already loaded)."""
+        global _WORKER_COURSE
+        _WORKER_COURSE = self
+        results: dict[tuple[str, str], Outcome] = {}
+        pending = list(tasks)
+        for _attempt in range(3):  # a worker that died takes its queue down: try again
+            if not pending:
+                break
+            context = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(max_workers=min(jobs, len(pending)),
+                                     mp_context=context) as pool:
+                futures = {task: pool.submit(_grade_in_worker, *task, force) for task in pending}
+                retry = []
+                for task, future in futures.items():
+                    try:
+                        results[task] = future.result()
+                    except BrokenProcessPool:
+                        retry.append(task)
+                    except Exception as exc:
+                        results[task] = self._internal_failure(*task, exc)
+            pending = retry
+        for task in pending:
+            results[task] = self._internal_failure(*task, RuntimeError("grading worker died"))
+        return [results[task] for task in tasks]
+
+    def _internal_failure(self, student: str, assignment: str, exc: Exception) -> Outcome:
+        outcome = Outcome(student, assignment, f"failed: internal error: {exc}"[:300])
+        self._write_record(outcome)
+        return outcome
+
+
+_WORKER_COURSE: Course | None = None
+
+
+def _grade_in_worker(student: str, assignment: str, force: bool) -> Outcome:
+    assert _WORKER_COURSE is not None
+    return _WORKER_COURSE._grade_safely(student, assignment, force)
 
 
 def _with_busy_timeout(db_url: str) -> str:

@@ -1,0 +1,88 @@
+"""Parallel grading (``make grade JOBS=n``) gives exactly the results of a sequential run.
+
+The toy course (tests/toycourse.py) with a mixture of students — correct, wrong, unanswered,
+missing, broken — is graded once with ``jobs=1`` and once with ``jobs=3`` in a copy; the grades
+tables (every column: status, score, per-test scores, notes) and the status records must be
+identical. The same mixture is graded in parallel against a real PostgreSQL gradebook
+(tests/pgserver.py) and must give the same table again.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from instructor.export import rows
+from instructor.grade import Course
+from tests import toycourse
+
+pytest_plugins = ("tests.pgserver",)
+
+NAME = "99_toy"
+
+
+def _students(root: Path) -> None:
+    answers = {
+        "a-correct": toycourse.CORRECT_ANSWER,
+        "b-wrong": toycourse.WRONG_ANSWER,
+        "c-unanswered": None,
+        "d-correct": toycourse.CORRECT_ANSWER.replace("x + x", "2 * x"),
+        "e-wrong": toycourse.WRONG_ANSWER.replace("x * x", "x + 1"),
+        "f-correct": toycourse.CORRECT_ANSWER,
+    }
+    for student, answer in answers.items():
+        folder = root / "submitted" / student / NAME
+        folder.mkdir(parents=True)
+        nb = (toycourse.release_notebook(root) if answer is None
+              else toycourse.submission(root, NAME, answer))
+        nbformat.write(nb, folder / f"{NAME}.ipynb")
+    broken = root / "submitted" / "g-broken" / NAME
+    broken.mkdir(parents=True)
+    (broken / f"{NAME}.ipynb").write_text("{not json", encoding="utf-8")
+    (root / "submitted" / "h-nothing").mkdir(parents=True)
+
+
+def _table(course: Course) -> list[dict]:
+    return rows(course, [NAME])[1]
+
+
+def _differences(table: list[dict], reference: list[dict]) -> list[tuple[dict, dict]]:
+    return [(a, b) for a, b in zip(table, reference, strict=False) if a != b] + (
+        [({"rows": len(table)}, {"rows": len(reference)})] if len(table) != len(reference) else [])
+
+
+@pytest.fixture(scope="module")
+def sequential(tmp_path_factory) -> list[dict]:
+    root = toycourse.make_course(tmp_path_factory.mktemp("seq") / "course")
+    _students(root)
+    course = Course(root)
+    course.grade_all([NAME], jobs=1)
+    return _table(course)
+
+
+def test_parallel_equals_sequential(sequential, tmp_path):
+    root = toycourse.make_course(tmp_path / "course")
+    _students(root)
+    course = Course(root)
+    outcomes = course.grade_all([NAME], jobs=3)
+    assert [o.student for o in outcomes] == sorted(o.student for o in outcomes)
+    assert _differences(_table(course), sequential) == []
+    statuses = {r["student_id"]: r["status"] for r in sequential}
+    assert statuses["a-correct"] == "graded" and statuses["g-broken"].startswith("failed: ")
+    assert statuses["h-nothing"] == "missing"
+    scores = {r["student_id"]: r["score"] for r in sequential}
+    assert scores["a-correct"] == scores["d-correct"] == toycourse.TOTAL_POINTS
+    assert scores["b-wrong"] == scores["c-unanswered"] == 0.0
+
+
+def test_parallel_on_postgresql(sequential, tmp_path, db_url):
+    root = toycourse.make_course(tmp_path / "course")
+    with open(root / "nbgrader_config.py", "a", encoding="utf-8") as fh:
+        fh.write(f"\nc.CourseDirectory.db_url = {db_url!r}\n")
+    _students(root)
+    course = Course(root)
+    assert course.db_url.startswith("postgresql")
+    course.grade_all([NAME], jobs=3)
+    assert _differences(_table(course), sequential) == []
