@@ -46,6 +46,8 @@ from instructor.course import ROOT, assignment_names, load_config, prepare_envir
 log = logging.getLogger("instructor.grade")
 
 STATE = ".grading"  # course-local working state: gradebook sync and status records
+# failures that say nothing about the submission: the next run tries again
+TRANSIENT = ("failed: gradebook", "failed: internal error")
 SQLITE_BUSY_SECONDS = 60  # a gradebook locked by someone else: wait this long, then fail
 
 
@@ -166,6 +168,9 @@ class Course:
         try:
             converter.start()
         except Exception as exc:  # nbgrader raises NbGraderException after logging why
+            if any("database is locked" in m for m in errors.messages + [str(exc)]):
+                # nbgrader's own message here suggests `nbgrader db upgrade`: misleading
+                return "gradebook: database is locked (busy)"
             reasons = [m for m in errors.messages if m.strip()] or [str(exc) or type(exc).__name__]
             return " / ".join(line.strip().splitlines()[0] for line in reasons[-2:])[:300]
         finally:
@@ -199,7 +204,8 @@ class Course:
         if found.source_file is not None:
             inputs = _sha256(found.source_file, self.master(assignment))
         previous = self.read_record(student, assignment)
-        if not force and previous and inputs and previous.inputs == inputs:
+        if not force and previous and inputs and previous.inputs == inputs \
+                and not previous.status.startswith(TRANSIENT):
             return previous
         self._record_path(student, assignment).unlink(missing_ok=True)
         self._clear_outputs(student, assignment)
@@ -318,25 +324,31 @@ class Course:
         rows and status record, so the results do not depend on ``jobs`` or on the order.
         """
         assignments = assignments or self.assignments()
-        self.sync_gradebook(assignments)
-        students = self.students()
-        self._register_students(students)
+        students = self._prepare(assignments)
         tasks = [(student, assignment) for assignment in assignments for student in students]
         if jobs <= 1 or len(tasks) <= 1:
             return [self._grade_safely(student, assignment, force) for student, assignment in tasks]
         return self._grade_parallel(tasks, force, jobs)
 
+    def _prepare(self, assignments: list[str]) -> list[str]:
+        """Masters and students into the gradebook, once, before any worker writes beside
+        another; a gradebook busy for longer than SQLITE_BUSY_SECONDS stops the run here."""
+        def prepare():
+            self.sync_gradebook(assignments)
+            students = self.students()
+            self._register_students(students)
+            return students
+        result = self._retry_locked(prepare)
+        if isinstance(result, str):
+            raise RuntimeError(f"cannot prepare the gradebook: {result}")
+        return result
+
     def _register_students(self, students: list[str]) -> None:
-        """Create the students' gradebook rows once, before workers write beside each other."""
-        def register():
-            with Gradebook(self.db_url, self.course_id) as gb:
-                known = {s.id for s in gb.students}
-                for student in students:
-                    if student not in known:
-                        gb.update_or_create_student(student)
-        failure = self._retry_locked(register)
-        if failure:
-            raise RuntimeError(f"cannot register the students in the gradebook: {failure}")
+        with Gradebook(self.db_url, self.course_id) as gb:
+            known = {s.id for s in gb.students}
+            for student in students:
+                if student not in known:
+                    gb.update_or_create_student(student)
 
     def _grade_safely(self, student: str, assignment: str, force: bool) -> Outcome:
         try:

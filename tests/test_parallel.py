@@ -9,11 +9,15 @@ identical. The same mixture is graded in parallel against a real PostgreSQL grad
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+import time
 from pathlib import Path
 
 import nbformat
 import pytest
 
+from instructor import grade
 from instructor.export import rows
 from instructor.grade import Course
 from tests import toycourse
@@ -85,4 +89,57 @@ def test_parallel_on_postgresql(sequential, tmp_path, db_url):
     course = Course(root)
     assert course.db_url.startswith("postgresql")
     course.grade_all([NAME], jobs=3)
+    assert _differences(_table(course), sequential) == []
+
+
+def _hold_lock(db: Path, seconds: float, ready: threading.Event) -> None:
+    connection = sqlite3.connect(db, timeout=30)
+    connection.execute("BEGIN EXCLUSIVE")
+    ready.set()
+    time.sleep(seconds)
+    connection.rollback()
+    connection.close()
+
+
+def test_a_busy_gradebook_is_waited_for(sequential, tmp_path):
+    """Someone else holds the SQLite gradebook for a while: grading waits, nothing is lost."""
+    root = toycourse.make_course(tmp_path / "course")
+    _students(root)
+    course = Course(root)
+    course.sync_gradebook([NAME])
+    ready = threading.Event()
+    holder = threading.Thread(target=_hold_lock, args=(root / "gradebook.db", 4.0, ready))
+    holder.start()
+    ready.wait(10)
+    try:
+        course.grade_all([NAME], jobs=2)
+    finally:
+        holder.join()
+    assert _differences(_table(course), sequential) == []
+
+
+def _lock_after_first_record(root: Path, seconds: float) -> None:
+    records = root / ".grading" / "status"
+    deadline = time.monotonic() + 60
+    while not list(records.glob("*/*.json")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    _hold_lock(root / "gradebook.db", seconds, threading.Event())
+
+
+def test_a_gradebook_locked_too_long_fails_only_the_submissions_graded_meanwhile(
+        sequential, tmp_path, monkeypatch):
+    root = toycourse.make_course(tmp_path / "course")
+    _students(root)
+    monkeypatch.setattr(grade, "SQLITE_BUSY_SECONDS", 1)
+    course = Course(root)
+    holder = threading.Thread(target=_lock_after_first_record, args=(root, 8.0))
+    holder.start()
+    try:
+        outcomes = course.grade_all([NAME], jobs=1)  # the batch ends, whatever the lock does
+    finally:
+        holder.join()
+    locked = [o.student for o in outcomes if "locked" in o.status]
+    graded = [o.student for o in outcomes if o.status == "graded"]
+    assert locked and graded, [o.status for o in outcomes]
+    course.grade_all([NAME], jobs=2)  # lock gone: the next run completes the job
     assert _differences(_table(course), sequential) == []
