@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterable, Iterator
+from typing import NoReturn
 
 import numpy as np
 
@@ -26,18 +27,29 @@ __all__ = [
     "check_shape",
     "check_float_dtype",
     "check_true",
+    "check_equal",
     "check_new_object",
+    "float_array",
+    "same",
+    "is_plain",
     "unchanged",
     "global_rng_unused",
     "under_grading",
 ]
 
 # Bound once at import: later monkeypatching of numpy by student code does not reach these.
+# A value that comes from student code is never compared as it is (its __eq__, __bool__,
+# __array_ufunc__, __array_function__... are the student's): it is first made into a plain
+# float ndarray copy by _array (subok=False: an ndarray subclass becomes a base ndarray) or
+# checked to be built only of exact builtin types (is_plain) before Python compares it.
+_array = np.array
 _asarray = np.asarray
+_ndarray = np.ndarray
+_bool_ = np.bool_
+_shares_memory = np.shares_memory
 _isclose = np.isclose
 _isfinite = np.isfinite
 _array2string = np.array2string
-_copy = np.copy
 _array_equal = np.array_equal
 _get_state = np.random.get_state
 
@@ -50,6 +62,15 @@ class CheckFailed(AssertionError):
         return ["CheckFailed: テストに合格しませんでした", *str(self).splitlines()]
 
 
+def _repr(value: object) -> str:
+    """``repr`` of a value that may come from a student (whose ``__repr__`` may fail)."""
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - any object may come from a student
+        return f"{type(value).__name__} 型の値"
+    return text[:200] if type(text) is str else f"{type(value).__name__} 型の値"
+
+
 def _fmt(value: object) -> str:
     """Short, machine-independent text for a value (arrays rounded to 8 significant digits)."""
     if value is None:
@@ -57,20 +78,20 @@ def _fmt(value: object) -> str:
     try:
         arr = _asarray(value)
     except Exception:  # noqa: BLE001 - any object may come from a student
-        return repr(value)[:200]
+        return _repr(value)
     if arr.dtype == object:
-        return repr(value)[:200]
+        return _repr(value)
     if arr.ndim == 0:
         if arr.dtype.kind in "fiu":
             return format(arr.item(), ".10g")
-        return repr(arr.item())[:200]
+        return _repr(arr.item())
     text = _array2string(arr, precision=8, floatmode="maxprec", threshold=20, edgeitems=3,
                          max_line_width=90)
     return f"{text}  (shape {arr.shape})"
 
 
 def _fail(check: str, *, expected: str | None = None, got: str | None = None,
-          cause: str | None = None) -> None:
+          cause: str | None = None) -> NoReturn:
     lines = [f"チェック: {check}"]
     if expected is not None:
         lines.append(f"  期待した結果: {expected}")
@@ -103,11 +124,12 @@ def check_close(actual: object, expected: object, *, name: str, rtol: float = 1e
         _fail(check, expected=_fmt(expected), got="None",
               cause="値が返されていません。return を書き忘れていませんか?")
     try:
-        got = _asarray(actual, dtype=float)
+        got = _array(actual, dtype=float)
     except Exception:  # noqa: BLE001
-        _fail(check, expected=_fmt(expected), got=repr(actual)[:200],
+        _fail(check, expected=_fmt(expected), got=_repr(actual),
               cause="数値 (または数値の配列) ではないものが返されています。")
-    want = _asarray(expected, dtype=float)
+    # expected may come from student code too (e.g. a second call of the same function)
+    want = _array(expected, dtype=float)
     if got.shape != want.shape:
         _fail(f"{name} の shape", expected=str(want.shape), got=str(got.shape),
               cause=hint or "配列の形が違います。軸の向き・転置・keepdims を確かめてください。")
@@ -119,7 +141,7 @@ def check_close(actual: object, expected: object, *, name: str, rtol: float = 1e
     cause = hint
     for value, why in mistakes:
         try:
-            wrong = _asarray(value, dtype=float)
+            wrong = _array(value, dtype=float)
         except Exception:  # noqa: BLE001
             continue
         if _close(got, wrong, rtol, atol):
@@ -150,18 +172,112 @@ def check_float_dtype(actual: object, *, name: str, hint: str | None = None) -> 
 
 def check_true(condition: object, *, check: str, expected: str | None = None,
                got: str | None = None, cause: str | None = None) -> None:
-    """任意の条件 ``condition`` が真であることを確かめる. 文面はすべて呼び出し側が与える."""
-    if not isinstance(condition, (bool, np.bool_)):
+    """任意の条件 ``condition`` が真であることを確かめる. 文面はすべて呼び出し側が与える.
+
+    ``condition`` は本物の ``bool`` か ``np.bool_`` でなければならない (真偽の判定を学生の
+    オブジェクトの ``__bool__`` に任せない). 学生の値から条件を作るときは, 先に
+    :func:`float_array` や :func:`same` で信頼できる値にする.
+    """
+    if type(condition) is not bool and type(condition) is not _bool_:
         raise TypeError("check_true needs a real bool condition")
     if not condition:
         _fail(check, expected=expected, got=got, cause=cause)
 
 
+def float_array(actual: object, *, name: str) -> np.ndarray:
+    """学生の関数が返した値を, 比べたり計算したりする前に float の ndarray (コピー) に直す.
+
+    返るのはいつも素の ``np.ndarray`` (サブクラスではない) なので, そのあとの ``==``, ``<``,
+    ``np.all`` などは学生のオブジェクトの ``__eq__`` や ``__array_ufunc__`` を通らない.
+    None や数値にできない値なら :func:`check_close` と同じ文面で失敗する.
+    """
+    check = f"{name} の値"
+    if actual is None:
+        _fail(check, got="None", cause="値が返されていません。return を書き忘れていませんか?")
+    try:
+        return _array(actual, dtype=float)
+    except Exception:  # noqa: BLE001
+        _fail(check, got=_repr(actual),
+              cause="数値 (または数値の配列) ではないものが返されています。")
+
+
+def _is_scalar_type(kind: type) -> bool:
+    # identity, not ``in``: a class whose metaclass defines __eq__ could equal int
+    return (kind is str or kind is int or kind is float or kind is bool or kind is bytes
+            or kind is complex or kind is type(None))
+
+
+def is_plain(value: object) -> bool:
+    """``value`` が組み込みの型そのもの (None, bool, int, float, complex, str, bytes と,
+    それらだけでできた list, tuple, dict, set, frozenset) だけでできているとき True.
+
+    型は ``type(x) is ...`` で確かめるので, サブクラス (``__eq__`` を変えた str や dict など) や
+    独自のオブジェクトを含めば False. True なら ``==``, ``in``, ``sorted`` などは Python の
+    組み込みの比較だけで計算される.
+    """
+    kind = type(value)
+    if _is_scalar_type(kind):
+        return True
+    if kind is list or kind is tuple or kind is set or kind is frozenset:
+        return all(is_plain(item) for item in value)
+    if kind is dict:
+        return all(is_plain(key) and is_plain(item) for key, item in value.items())
+    return False
+
+
+def same(actual: object, expected: object) -> bool:
+    """``actual`` と ``expected`` が型まで含めて等しいとき True (学生の ``__eq__`` は使わない).
+
+    比べられるのは組み込みの値 (:func:`is_plain`) と, 数値の dtype の素の ``np.ndarray``
+    (同じ dtype・shape・要素). list と tuple は要素ごとに型も比べる. dict のキーと set の要素は
+    組み込みの ``==`` で比べる (1 と True は同じキーとみなされる).
+    """
+    kind = type(actual)
+    if kind is not type(expected):
+        return False
+    if _is_scalar_type(kind):
+        return bool(actual == expected)
+    if kind is list or kind is tuple:
+        return len(actual) == len(expected) and all(
+            same(a, e) for a, e in zip(actual, expected, strict=True))
+    if kind is set or kind is frozenset:
+        return is_plain(actual) and is_plain(expected) and bool(actual == expected)
+    if kind is dict:
+        return (len(actual) == len(expected) and all(is_plain(key) for key in actual)
+                and all(is_plain(key) and key in actual and same(actual[key], item)
+                        for key, item in expected.items()))
+    if kind is _ndarray:
+        return (actual.dtype == expected.dtype and actual.dtype.kind in "biuf"
+                and actual.shape == expected.shape and bool(_array_equal(actual, expected)))
+    return False
+
+
+def _show(value: object) -> str:
+    if type(value) is _ndarray and value.dtype != object:
+        return _fmt(value)
+    if is_plain(value):
+        return _repr(value)
+    return (f"{type(value).__name__} 型の値 (list, dict, str, 数などの組み込みの型"
+            "だけでできた値ではありません)")
+
+
+def check_equal(actual: object, expected: object, *, name: str,
+                hint: str | None = None) -> None:
+    """``actual`` が ``expected`` と型まで含めて等しい (:func:`same`) ことを確かめる.
+
+    ``expected`` は組み込みの値 (list, dict, str, int など) か素の ``np.ndarray``.
+    ``__eq__`` を変えたオブジェクトや list・dict のサブクラスは, 見かけが同じでも不合格.
+    """
+    if not same(actual, expected):
+        _fail(name, expected=_show(expected), got=_show(actual), cause=hint)
+
+
 def check_new_object(result: object, original: object, *, name: str,
                      hint: str | None = None) -> None:
     """``result`` が ``original`` とは別の配列 (メモリを共有しない) であることを確かめる."""
-    if result is original or (isinstance(result, np.ndarray) and isinstance(original, np.ndarray)
-                              and np.shares_memory(result, original)):
+    # _asarray views an ndarray subclass as a base ndarray: its overrides are not called
+    if result is original or (isinstance(result, _ndarray) and isinstance(original, _ndarray)
+                              and _shares_memory(_asarray(result), _asarray(original))):
         _fail(f"{name} が新しい配列かどうか", expected="引数とは別の新しい配列",
               got="引数の配列そのもの (またはそのビュー)",
               cause=hint or "引数の配列を書き換えて返していませんか? np.zeros_like や .copy() で"
@@ -177,9 +293,9 @@ def unchanged(array: np.ndarray, *, name: str, hint: str | None = None) -> Itera
         with unchanged(x, name="引数 x"):
             numerical_gradient(f, x)
     """
-    before = _copy(array)
+    before = _array(array)
     yield
-    if not _array_equal(before, array):
+    if not _array_equal(before, _asarray(array)):
         _fail(f"{name} が呼び出しの前後で変わっていないか", expected=_fmt(before),
               got=_fmt(array),
               cause=hint or "引数の配列を直接書き換えていませんか? 変更したら必ず元に戻すか, "

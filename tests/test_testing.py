@@ -7,11 +7,15 @@ import pytest
 from common.testing import (
     CheckFailed,
     check_close,
+    check_equal,
     check_float_dtype,
     check_new_object,
     check_shape,
     check_true,
+    float_array,
     global_rng_unused,
+    is_plain,
+    same,
     unchanged,
     under_grading,
 )
@@ -112,8 +116,8 @@ def test_check_true():
 def test_check_new_object():
     x = np.arange(3.0)
     check_new_object(x.copy(), x, name="grad")
-    for same in (x, x[:2], x.reshape(3, 1)):
-        message = failure(check_new_object, same, x, name="grad")
+    for view in (x, x[:2], x.reshape(3, 1)):
+        message = failure(check_new_object, view, x, name="grad")
         assert_lines(message, "チェック: grad が新しい配列かどうか", "期待した結果: 引数とは別",
                      "あなたの結果: 引数の配列そのもの", "考えられる原因", ".copy()")
 
@@ -166,3 +170,153 @@ def test_check_failed_renders_message_lines_only():
     lines = exc._render_traceback_()
     assert lines == ["CheckFailed: テストに合格しませんでした", *str(exc).splitlines()]
     assert not any("Traceback" in line or ".py" in line for line in lines)
+
+
+# Objects a student could return to fool a comparison: they must never pass a check.
+
+class AlwaysEqual:
+    """Equal to everything, true, of any length, a number of any kind."""
+
+    def __eq__(self, other):
+        return True
+
+    __ne__ = __lt__ = __le__ = __gt__ = __ge__ = __eq__
+    __hash__ = object.__hash__
+
+    def __bool__(self):
+        return True
+
+    def __len__(self):
+        return 0
+
+    def __iter__(self):
+        return iter(())
+
+    def __float__(self):
+        return 0.0
+
+    def __array_ufunc__(self, *args, **kwargs):
+        return True
+
+    def __array_function__(self, *args, **kwargs):
+        return True
+
+
+class EqualArray(np.ndarray):
+    """An ndarray whose comparisons, ufuncs and numpy functions all answer True."""
+
+    def __eq__(self, other):
+        return True
+
+    __ne__ = __eq__
+
+    def __array_ufunc__(self, *args, **kwargs):
+        return True
+
+    def __array_function__(self, *args, **kwargs):
+        return True
+
+    def copy(self, *args, **kwargs):
+        return self
+
+
+class EqualStr(str):
+    def __eq__(self, other):
+        return True
+
+    __hash__ = str.__hash__
+
+
+class EqualDict(dict):
+    def __eq__(self, other):
+        return True
+
+    def __contains__(self, key):
+        return True
+
+
+class EqualList(list):
+    def __eq__(self, other):
+        return True
+
+
+class EqualFloat(float):
+    def __eq__(self, other):
+        return True
+
+    __lt__ = __le__ = __gt__ = __ge__ = __eq__
+    __hash__ = float.__hash__
+
+
+def test_check_close_uses_the_values_not_the_comparisons():
+    wrong = np.array([1.0, 2.0]).view(EqualArray)
+    message = failure(check_close, wrong, [6.0, 8.0], name="grad")
+    assert_lines(message, "チェック: grad の値", "[6. 8.]", "[1. 2.]")
+    # the expected value may come from student code too
+    failure(check_close, [6.0, 8.0], wrong, name="grad")
+    failure(check_close, EqualFloat(0.3), 0.2, name="d")
+    assert_lines(failure(check_close, AlwaysEqual(), 0.2, name="d"), "あなたの結果: 0")
+    check_close(np.array([6.0, 8.0]).view(EqualArray), [6.0, 8.0], name="grad")
+
+
+def test_check_true_needs_a_real_bool():
+    for fake in (AlwaysEqual(), 1, np.array(True), EqualFloat(1.0)):
+        with pytest.raises(TypeError):
+            check_true(fake, check="c")
+
+
+def test_check_new_object_sees_through_subclasses():
+    x = np.arange(3.0)
+    failure(check_new_object, x[:2].view(EqualArray), x, name="grad")
+    check_new_object(AlwaysEqual(), x, name="grad")  # a new object: its value is checked elsewhere
+
+
+def test_float_array():
+    got = float_array(np.arange(3).view(EqualArray), name="y")
+    assert type(got) is np.ndarray and got.dtype == float
+    assert same(got, np.array([0.0, 1.0, 2.0]))
+    source = np.array([1.0, 2.0])
+    copy = float_array(source, name="y")
+    copy[0] = 5.0
+    assert source[0] == 1.0
+    assert float_array([1, 2.5], name="y").tolist() == [1.0, 2.5]
+    assert_lines(failure(float_array, None, name="loss"), "チェック: loss の値",
+                 "あなたの結果: None", "return")
+    assert_lines(failure(float_array, "abc", name="loss"), "チェック: loss の値", "'abc'", "数値")
+
+
+def test_is_plain():
+    assert is_plain([1, 2.0, "a", None, True, (b"x", 1j), {"k": [1]}, {1, 2}, frozenset()])
+    for fake in (AlwaysEqual(), EqualStr("W1"), EqualDict(), EqualList(), EqualFloat(1.0),
+                 np.float64(1.0), np.zeros(2), ["W1", EqualStr("b1")], {EqualStr("W1"): 1},
+                 {"W1": AlwaysEqual()}, (AlwaysEqual(),)):
+        assert is_plain(fake) is False, fake
+
+
+def test_same():
+    assert same(["W1", "b1"], ["W1", "b1"]) is True
+    assert same({"a": [1, (2, 3.0)]}, {"a": [1, (2, 3.0)]})
+    assert same(np.array([1.0, 2.0]), np.array([1.0, 2.0]))
+    assert same({1, 2}, {2, 1})
+    for actual, expected in [(AlwaysEqual(), []), (EqualList(), []), ([AlwaysEqual()], ["W1"]),
+                             ([EqualStr("x")], ["W1"]), (EqualDict(), {}),
+                             ({EqualStr("W1"): 0}, {"W1": 0}), ({"W1": AlwaysEqual()}, {"W1": 0}),
+                             (EqualFloat(2.0), 1.0), (1, 1.0), (True, 1), ((), []), ([1], [1, 2]),
+                             ({AlwaysEqual()}, {1}), (np.zeros(2).view(EqualArray), np.zeros(2)),
+                             (np.zeros(2), np.zeros(2, dtype=int)), (np.zeros(2), np.zeros(3)),
+                             (np.array([AlwaysEqual()]), np.array([AlwaysEqual()])),
+                             (float("nan"), float("nan"))]:
+        assert same(actual, expected) is False, (actual, expected)
+
+
+def test_check_equal():
+    check_equal([[], []], [[], []], name="params と grads")
+    message = failure(check_equal, [AlwaysEqual(), []], [[], []], name="Repeat の params と grads",
+                      hint="params = grads = [] のままに")
+    assert_lines(message, "チェック: Repeat の params と grads", "期待した結果: [[], []]",
+                 "あなたの結果: list 型の値 (list, dict, str, 数などの組み込みの型だけでできた",
+                 "考えられる原因: params = grads = [] のままに")
+    assert_lines(failure(check_equal, ("W1",), ["W1"], name="keys"), "期待した結果: ['W1']",
+                 "あなたの結果: ('W1',)")
+    assert_lines(failure(check_equal, np.zeros(2), np.ones(2), name="v"), "[1. 1.]", "[0. 0.]")
+    failure(check_equal, EqualList(), [], name="params")

@@ -268,4 +268,22 @@ MISTAKES = {
         "fails": ["simpleNet_gradient_test"],
         "message": "self.W が元の値に戻っていません",
     },
+    # --- fake objects: a value that lies about itself must not pass a check ---------------------
+    "cheat_loss_claims_finite": {  # naive softmax (nan for large scores) behind a "finite" number
+        "cells": {"simpleNet": (
+            "class _Finite(float):\n"
+            "    \"\"\"A number that every numpy ufunc (np.isfinite...) calls True.\"\"\"\n"
+            "\n"
+            "    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):\n"
+            "        return True\n"
+            "\n"
+            "\n" + _net(loss="""\
+        with np.errstate(over="ignore", invalid="ignore"):
+            e = np.exp(x @ self.W)
+            y = e / np.sum(e, axis=-1, keepdims=True)
+        return _Finite(cross_entropy_error(y, t))
+"""))},
+        "fails": ["simpleNet_loss_test"],
+        "message": "softmax の exp がオーバーフローしています",
+    },
 }

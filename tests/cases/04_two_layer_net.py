@@ -495,4 +495,96 @@ MISTAKES = {
         "fails": ["train_update_test"],
         "message": "train_acc にテストデータの精度を記録していませんか",
     },
+    # fake objects: a value that lies about itself must not pass a check
+    "cheat_bias_equal_to_zero": {  # random biases in an ndarray that says it == 0
+        "cells": {"TwoLayerNet": (
+            "class _ZeroLooking(np.ndarray):\n"
+            "    def __eq__(self, other):\n"
+            "        if isinstance(other, int) and other == 0:\n"
+            "            return np.ones(self.shape, dtype=bool)\n"
+            "        return np.asarray(self) == other\n"
+            "\n"
+            "\n"
+            + _edit(_NET, ('"b1": np.zeros(hidden_size)',
+                           '"b1": (weight_init_std * rng.randn(hidden_size)).view(_ZeroLooking)'),
+                    ('"b2": np.zeros(output_size)',
+                     '"b2": (weight_init_std * rng.randn(output_size)).view(_ZeroLooking)'))
+            + _GRADIENT)},
+        "fails": ["TwoLayerNet_init_test"],
+        "message": "バイアスは np.zeros で 0 に",
+    },
+    "cheat_params_key_equal_to_anything": {  # the key "bias2" made to pass for "b2"
+        "cells": {"TwoLayerNet": (
+            "class _AnyKey(str):\n"
+            "    def __eq__(self, other):\n"
+            "        return True\n"
+            "\n"
+            "    def __ne__(self, other):\n"
+            "        return False\n"
+            "\n"
+            "    def __hash__(self):\n"
+            "        return hash(\"b2\")\n"
+            "\n"
+            "\n"
+            + _edit(_NET, ('"b2": np.zeros(output_size)',
+                           '_AnyKey("bias2"): np.zeros(output_size)'))
+            + _GRADIENT)},
+        "fails": ["TwoLayerNet_init_test"],
+        "message": "dict で作ってください",
+    },
+    "cheat_loss_number_equal_to_anything": {  # the mean squared error, equal to anything
+        "cells": {"TwoLayerNet": (
+            "class _Loss(float):\n"
+            "    def __eq__(self, other):\n"
+            "        return True\n"
+            "\n"
+            "    def __ne__(self, other):\n"
+            "        return False\n"
+            "\n"
+            "    __hash__ = float.__hash__\n"
+            "\n"
+            "    def __array_function__(self, func, types, args, kwargs):\n"
+            "        return 0\n"
+            "\n"
+            "\n"
+            + _edit(_NET, ("return cross_entropy_error(self.predict(x), t)",
+                           "return _Loss(mean_squared_error(self.predict(x), t))"))
+            + _GRADIENT)},
+        "fails": ["TwoLayerNet_loss_test", "TwoLayerNet_numerical_gradient_test"],
+        "message": "2 乗和誤差になっています",
+    },
+    # only W1 differentiated; a dict subclass lists all four keys and fills in the others
+    "cheat_numgrad_dict_subclass": {
+        "cells": {"TwoLayerNet": (
+            "class _Grads(dict):\n"
+            "    def __init__(self, values, fill):\n"
+            "        super().__init__(values)\n"
+            "        self.fill = fill\n"
+            "\n"
+            "    def __iter__(self):\n"
+            "        return iter((\"W1\", \"b1\", \"W2\", \"b2\"))\n"
+            "\n"
+            "    def __missing__(self, key):\n"
+            "        return self.fill[key]\n"
+            "\n"
+            "\n"
+            + _edit(_NET, ('        return {key: numerical_gradient(loss_w, self.params[key])\n'
+                           '                for key in ("W1", "b1", "W2", "b2")}\n',
+                           '        grad_W1 = numerical_gradient(loss_w, self.params["W1"])\n'
+                           '        return _Grads({"W1": grad_W1}, self.gradient(x, t))\n'))
+            + _GRADIENT)},
+        "fails": ["TwoLayerNet_numerical_gradient_test"],
+        "message": "4 つのパラメータすべての勾配",
+    },
+    # gradient (in the student's cell) made to agree with a numerical gradient that is all 0:
+    # the test computes the backprop gradient itself
+    "cheat_gradient_agrees_with_zero_numgrad": {
+        "cells": {"TwoLayerNet": (
+            _edit(_NET, ("numerical_gradient(loss_w, self.params[key])",
+                         "numerical_gradient(loss_w, self.params[key].copy())"))
+            + _edit(_GRADIENT, ('return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}',
+                                "return {k: np.zeros_like(v) for k, v in p.items()}")))},
+        "fails": ["TwoLayerNet_numerical_gradient_test"],
+        "message": "勾配がすべて 0 です",
+    },
 }

@@ -267,4 +267,69 @@ MISTAKES = {
         "fails": ["MatMul_state_test"],
         "message": "最初の forward の入力で dW を計算しています",
     },
+    # ---------------------------------------------------------------- fake objects
+    "cheat_repeat_params_list_equal_to_anything": {
+        "cells": {"Repeat": ("class _EqualList(list):\n"
+                             "    def __eq__(self, other):\n"
+                             "        return True\n"
+                             "\n"
+                             "\n"
+                             + _repeat(_REPEAT_FORWARD, _REPEAT_BACKWARD).replace(
+                                 "self.params, self.grads = [], []",
+                                 "self.params, self.grads = _EqualList([N]), _EqualList([N])"))},
+        "fails": ["Repeat_test"],
+        "message": "params = grads = [] のままにします",
+    },
+    "cheat_sum_params_equal_to_anything": {
+        "cells": {"Sum": ("class _Anything:\n"
+                          "    def __eq__(self, other):\n"
+                          "        return True\n"
+                          "\n"
+                          "    __hash__ = object.__hash__\n"
+                          "\n"
+                          "\n"
+                          + _sum(_SUM_FORWARD, _SUM_BACKWARD).replace(
+                              "self.params, self.grads = [], []",
+                              "self.params, self.grads = _Anything(), _Anything()"))},
+        "fails": ["Sum_test"],
+        "message": "params = grads = [] のままにします",
+    },
+    # forward's output reads right, but any arithmetic on it gives 0: the numerical gradient of
+    # sum(forward(x) * dy) would be 0 and a backward returning zeros would agree with it
+    "cheat_repeat_forward_zero_arithmetic": {
+        "cells": {"Repeat": ("class _Rows(np.ndarray):\n"
+                             "    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):\n"
+                             "        shape = np.broadcast_shapes(*map(np.shape, inputs))\n"
+                             "        return np.zeros(shape)\n"
+                             "\n"
+                             "\n"
+                             + _repeat("        return np.repeat(x, self.N, axis=0).view(_Rows)\n",
+                                       "        return np.zeros((1, dy.shape[1]))\n"))},
+        "fails": ["Repeat_test"],
+        "message": "dy の N 行ぶんを足した値",
+    },
+    # grads[0] is not an array but a holder whose dW is replaced: it converts to the right dW,
+    # but an optimizer doing W -= lr * grads[0] cannot use it
+    "cheat_matmul_grads_holder": {
+        "cells": {"MatMul": ("class _Holder:\n"
+                             "    def __init__(self, shape):\n"
+                             "        self.value = np.zeros(shape)\n"
+                             "\n"
+                             "    def __array__(self, dtype=None, copy=None):\n"
+                             "        return np.array(self.value, dtype=dtype)\n"
+                             "\n"
+                             "    def __ne__(self, other):\n"
+                             "        return self.value != other\n"
+                             "\n"
+                             "    def copy(self):\n"
+                             "        return self.value.copy()\n"
+                             "\n"
+                             "\n"
+                             + _matmul(_MATMUL_FORWARD, _matmul_backward(
+                                 dW="self.grads[0].value = self.x.T @ dy")).replace(
+                                 "self.grads = [np.zeros_like(W)]",
+                                 "self.grads = [_Holder(W.shape)]"))},
+        "fails": ["MatMul_inplace_test"],
+        "message": "grads = [np.zeros_like(W)] のまま",
+    },
 }
