@@ -20,6 +20,7 @@ from __future__ import annotations
 import ast
 import asyncio
 import functools
+import hmac
 import json
 import secrets
 import shutil
@@ -36,7 +37,7 @@ from nbgrader import utils
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Float, Integer
 
-from instructor import sandbox
+from instructor import guard, sandbox
 from instructor.preprocessors import GradingStep
 
 KERNEL_NAME = "kobai-sandbox"
@@ -90,6 +91,11 @@ class SandboxedExecute(GradingStep, Execute):
         ipc = self._workdir / "ipc"
         ipc.mkdir()
         connection_file = ipc / "connection.json"
+        self._guard_key = secrets.token_bytes(32)
+        self._guard_module = guard.module_name(self._guard_key)
+        key_file = ipc / guard.KEY_FILE  # read and deleted by the guard before any cell runs
+        key_file.write_bytes(self._guard_key)
+        key_file.chmod(0o600)
         launcher = [sys.executable, "-m", "instructor.sandbox",
                     "--connection-file", "{connection_file}",
                     "--wall", str(self.wall_budget), "--cpu", str(self.cpu_limit),
@@ -139,9 +145,15 @@ class SandboxedExecute(GradingStep, Execute):
         return "カーネルが停止しました"
 
     # -- the guard ---------------------------------------------------------------------------
-    async def _guard(self, call: str, timeout: float | None = None) -> str | None:
-        """Evaluate ``GUARD.<call>`` in the kernel, outside IPython's input pipeline."""
-        expr = f"__import__('sys').modules['instructor.guard'].GUARD.{call}"
+    async def _guard(self, method: str, *args, timeout: float | None = None) -> str | None:
+        """Call ``Guard.<method>(*args)`` in the kernel, outside IPython's input pipeline.
+
+        The answer counts only when it carries the guard's signature for this call; anything
+        else (no answer, an error, a forged answer) is None.
+        """
+        call_id = secrets.token_hex(8)
+        entry = f"__import__('sys').modules[{self._guard_module!r}].call"
+        expr = f"{entry}({call_id!r}, {method!r}, *{args!r})"
         msg_id = self.kc.execute("", silent=True, store_history=False, allow_stdin=False,
                                  stop_on_error=False, user_expressions={"r": expr})
         limit = time.monotonic() + (timeout or self.guard_timeout)
@@ -158,9 +170,13 @@ class SandboxedExecute(GradingStep, Execute):
             if result.get("status") != "ok":
                 return None
             try:
-                return ast.literal_eval(result["data"]["text/plain"])
-            except (KeyError, ValueError, SyntaxError):
+                signed = ast.literal_eval(result["data"]["text/plain"])
+                answer, signature = signed.rsplit("|", 1)
+            except (KeyError, ValueError, SyntaxError, AttributeError):
                 return None
+            if not hmac.compare_digest(signature, guard.sign(self._guard_key, call_id, answer)):
+                return None
+            return answer
         return None
 
     async def _stop_kernel(self, reason: str) -> None:
@@ -205,16 +221,16 @@ class SandboxedExecute(GradingStep, Execute):
             if is_test:
                 await self._execute_test(cell, cell_index, execution_count, store_history)
             elif from_master:
-                await self._guard("mark()")
+                await self._guard("mark")
                 await super().async_execute_cell(cell, cell_index, execution_count,
                                                  store_history)
-                await self._guard("checkpoint()")
+                await self._guard("checkpoint")
             else:
                 await super().async_execute_cell(cell, cell_index, execution_count,
                                                  store_history)
             if any(o.get("ename") == "CellTimeoutError" for o in cell.outputs):
                 # interrupted on timeout: a kernel that ignores the interrupt is ended now
-                if await self._guard("mark()", timeout=5) is None:
+                if await self._guard("mark", timeout=5) is None:
                     await self._stop_kernel("セルの実行が時間切れになり、中断にも応答しません")
         except DeadKernelError:
             reason = self._exit_reason()
@@ -233,7 +249,7 @@ class SandboxedExecute(GradingStep, Execute):
     async def _execute_test(self, cell, cell_index, execution_count, store_history) -> None:
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "?")
         nonce = secrets.token_hex(8)
-        answer = await self._guard(f"reset({nonce!r})")
+        answer = await self._guard("reset", nonce, cell.source)
         prefix = f"ok:{nonce}:"
         if not isinstance(answer, str) or not answer.startswith(prefix):
             cell.outputs = [_error("GuardUnavailable",
@@ -247,12 +263,12 @@ class SandboxedExecute(GradingStep, Execute):
         if restored:
             self.note(f"{grade_id}: restored before the test: {', '.join(restored[:8])}")
         source = cell.source
-        cell.source = f"__kobai_run_test__({nonce!r}, {source!r})"
+        cell.source = f"__kobai_run_test__({nonce!r})"
         try:
             await super().async_execute_cell(cell, cell_index, execution_count, store_history)
         finally:
             cell.source = source
-        verdict = await self._guard(f"verdict({nonce!r})")
+        verdict = await self._guard("verdict", nonce)
         if verdict != "pass" and not _has_error(cell):
             cell.outputs.append(_error("TestNotConfirmed",
                                        "テストが最後まで実行されたことを確認できませんでした"))

@@ -1,14 +1,15 @@
 """The grading kernel's guard: student code cannot change how the tests judge it.
 
 Started as the grading kernel itself (``python -m instructor.guard -f <connection file>``), it
-installs :data:`GUARD` in the IPython kernel before any notebook cell runs. The grader
+installs a :class:`Guard` in the IPython kernel before any notebook cell runs. The grader
 (:class:`instructor.execute.SandboxedExecute`) talks to it through ``user_expressions`` of
-silent execute requests (evaluated directly, never through IPython's input transformers):
+silent execute requests (evaluated directly, never through IPython's input transformers); the
+answers are signed with a key that only the grader and the guard know (see ``_install``):
 
 ``mark()`` / ``checkpoint()``
     around each cell that came from the master: names that cell bound (imports, given helpers)
     are remembered, to be given back to the tests.
-``reset(nonce)``
+``reset(nonce, source)``
     before each test cell: puts back everything a student's cell may have changed that the tests
     rely on: numpy, ``common`` and the standard modules they use (attributes, function code and
     defaults), builtins, ``sys`` hooks and module table, IPython's input/AST transformers,
@@ -19,7 +20,8 @@ silent execute requests (evaluated directly, never through IPython's input trans
     nothing of the above changed while it ran (a student's function that patches numpy when it
     is called fails the test).
 
-The test cell itself is sent as ``__kobai_run_test__(nonce, source)``: its code runs in a fresh
+The test cell itself is sent as ``__kobai_run_test__(nonce)``: its code (given to ``reset``) runs
+in a fresh
 namespace made from the notebook's, with the master's names given back and the student's
 callables that shadow builtins left out, so a student's ``range = ...`` cannot empty a test loop.
 """
@@ -28,7 +30,10 @@ from __future__ import annotations
 
 import builtins
 import ctypes
+import hashlib
+import hmac
 import json
+import os
 import sys
 import threading
 import types
@@ -51,8 +56,6 @@ EAGER_MODULES = ("numpy", "numpy.linalg", "numpy.random", "numpy.testing", "comm
 SYS_HOOKS = ("displayhook", "excepthook", "stdout", "stderr", "stdin", "exit")
 # attributes ipykernel sets on itself while a cell runs (stdin forwarding)
 KERNEL_MANAGED = ("_save_getpass", "_sys_raw_input", "_sys_eval_input", "_save_input")
-TRUSTED_CALLBACK_PREFIXES = ("IPython", "ipykernel", "matplotlib", "matplotlib_inline",
-                             "ipywidgets", "comm")
 
 
 _MISSING = object()
@@ -91,6 +94,8 @@ class Guard:
                 pass
         self.shell = shell
         self.kernel = kernel
+        # exit() in a cell would end the kernel at some later moment: make it an error now
+        shell.ask_exit = _refuse_exit
         self.modules: dict[str, types.ModuleType] = {}
         self.module_vars: dict[str, dict] = {}
         self.functions: dict[int, tuple] = {}
@@ -124,7 +129,12 @@ class Guard:
         self.threads = set(threading.enumerate())
         self.master_names: dict[str, object] = {}
         self._marked: dict[str, int] = {}
+        self._marked_callbacks: dict[str, list] = {}
         self._verdicts: dict[str, str] = {}
+        self._sources: dict[str, str] = {}
+        self._testing = False
+        self._in_hook = False
+        sys.addaudithook(self._audit)  # permanent: audit hooks cannot be removed
 
     def _snapshot_new_modules(self) -> None:
         """Snapshot trusted modules not seen yet (at start, and after each master cell)."""
@@ -147,6 +157,8 @@ class Guard:
     # -- master cells -----------------------------------------------------------------------
     def mark(self) -> str:
         self._marked = {k: id(v) for k, v in self.shell.user_ns.items()}
+        self._marked_callbacks = {event: list(cbs)
+                                  for event, cbs in self.shell.events.callbacks.items()}
         return "ok"
 
     def checkpoint(self) -> str:
@@ -157,6 +169,11 @@ class Guard:
             if isinstance(value, (types.ModuleType, types.FunctionType, type,
                                   types.BuiltinFunctionType)):
                 self.master_names[key] = value
+        for event, callbacks in self.shell.events.callbacks.items():
+            before = self._marked_callbacks.get(event, [])
+            known = self.callbacks.setdefault(event, [])
+            # registered by this master cell (e.g. matplotlib's flush), not earlier by a student
+            known += [cb for cb in callbacks if cb not in before and cb not in known]
         self._snapshot_new_modules()
         return "ok"
 
@@ -200,8 +217,11 @@ class Guard:
         IPython and ipykernel swap some of them (``input``, ``displayhook``) themselves.
         """
         changed: list[str] = []
-        sys.settrace(None)
-        sys.setprofile(None)
+        for name, get, put in (("sys.settrace", sys.gettrace, sys.settrace),
+                               ("sys.setprofile", sys.getprofile, sys.setprofile)):
+            if get() is not None:
+                changed.append(name)
+                put(None)
         threading.settrace(None)
         threading.setprofile(None)
         for name, module in self.modules.items():
@@ -257,8 +277,7 @@ class Guard:
             changed.append("shell.set_custom_exc")
             shell.custom_exceptions = ()
         for event, callbacks in shell.events.callbacks.items():
-            kept = [cb for cb in callbacks if cb in self.callbacks.get(event, [])
-                    or getattr(cb, "__module__", "").split(".")[0] in TRUSTED_CALLBACK_PREFIXES]
+            kept = [cb for cb in callbacks if cb in self.callbacks.get(event, [])]
             if kept != callbacks:
                 changed.append(f"shell.events[{event!r}]")
                 callbacks[:] = kept
@@ -280,9 +299,50 @@ class Guard:
             stopped.append(f"thread {thread.name}")
         return stopped
 
-    def reset(self, nonce: str) -> str:
+    # -- frames: a student's function called by a test must not read the test's values ----------
+    def _is_cell(self, code) -> bool:
+        return code.co_filename in self.shell.compile._filename_map
+
+    def _student_asks(self, frame) -> bool:
+        """Is ``frame`` (who asked for a frame) a notebook cell's code, or inspect/traceback
+        called by one?"""
+        if frame is None:
+            return False
+        if self._is_cell(frame.f_code):
+            return True
+        module = frame.f_globals.get("__name__", "")
+        return module in ("inspect", "traceback") and frame.f_back is not None \
+            and self._is_cell(frame.f_back.f_code)
+
+    def _student_on_stack(self, frame) -> bool:
+        while frame is not None and frame.f_code is not _RUN_TEST_CODE:
+            if self._is_cell(frame.f_code):
+                return True
+            frame = frame.f_back
+        return False
+
+    def _audit(self, event: str, args: tuple) -> None:
+        if not self._testing or self._in_hook or event not in FRAME_EVENTS:
+            return
+        self._in_hook = True
+        try:
+            caller = sys._getframe(1)  # who triggered the event (this hook is frame 0)
+            if event in ("sys._getframe", "object.__getattr__"):
+                if event == "object.__getattr__" and args[1] not in FRAME_ATTRIBUTES:
+                    return
+                denied = self._student_asks(caller)
+            else:  # gc and thread introspection: denied while student code runs in a test
+                denied = self._student_on_stack(caller)
+        finally:
+            self._in_hook = False
+        if denied:
+            raise RuntimeError("採点中のテストから呼ばれたコードは、フレームや gc を調べられません")
+
+    def reset(self, nonce: str, source: str) -> str:
+        """Restore everything before the test cell ``nonce`` whose code is ``source``."""
         changed = self._restore_core() + self._restore_kernel_state()
         changed += self._stop_student_threads()
+        self._sources[nonce] = source  # the cell sent runs only __kobai_run_test__(nonce)
         self.shell.user_ns["__kobai_run_test__"] = self.run_test
         return f"ok:{nonce}:" + json.dumps(sorted(set(changed)))
 
@@ -297,16 +357,18 @@ class Guard:
         namespace["__name__"] = "__main__"
         return namespace
 
-    def run_test(self, nonce: str, source: str) -> None:
+    def run_test(self, nonce: str) -> None:
         """Run one test cell's code; raise what it raises (IPython shows it as the cell's error)."""
         self._verdicts[nonce] = "started"
-        code = compile(source, "<テスト>", "exec", dont_inherit=True)
+        code = compile(self._sources.pop(nonce, ""), "<テスト>", "exec", dont_inherit=True)
         namespace = self._test_namespace()
         before = dict(namespace)
         entry = (dict(vars(builtins)), {name: getattr(sys, name) for name in SYS_HOOKS})
+        self._testing = True
         try:
             exec(code, namespace)
         finally:
+            self._testing = False
             tampered = self._restore_core(entry)
         if tampered:
             self._verdicts[nonce] = "tampered:" + json.dumps(sorted(set(tampered)))
@@ -321,6 +383,16 @@ class Guard:
         return self._verdicts.pop(nonce, "none")
 
 
+def _refuse_exit() -> None:
+    raise SystemExit("採点中は exit() / quit() でカーネルを終了できません")
+
+
+_RUN_TEST_CODE = Guard.run_test.__code__
+FRAME_EVENTS = frozenset({"sys._getframe", "object.__getattr__", "sys._current_frames",
+                          "gc.get_objects", "gc.get_referrers", "gc.get_referents"})
+FRAME_ATTRIBUTES = frozenset({"tb_frame", "gi_frame", "cr_frame", "ag_frame"})
+
+
 class TamperedError(Exception):
     """Raised when a test ran while student code changed what tests rely on."""
 
@@ -333,21 +405,55 @@ class TamperedError(Exception):
         return [f"TamperedError: {self}"]
 
 
-GUARD: Guard | None = None
+KEY_FILE = "guard.key"  # written by the grader next to the connection file, read once
+
+
+def module_name(key: bytes) -> str:
+    """Where the guard's entry point lives in ``sys.modules`` (derived from the secret key)."""
+    return "_kobai_guard_" + hashlib.sha256(key).hexdigest()[:16]
+
+
+def sign(key: bytes, call_id: str, answer: str) -> str:
+    return hmac.new(key, f"{call_id}\n{answer}".encode(), hashlib.sha256).hexdigest()
+
+
+def _install(guard: Guard, key: bytes) -> None:
+    """Expose one entry point whose answers are signed with ``key``.
+
+    The key comes from a file the grader wrote and that is deleted before any cell runs, so a
+    notebook that replaces the entry point cannot sign its answers; the grader rejects them.
+    """
+    methods = {"mark": guard.mark, "checkpoint": guard.checkpoint, "reset": guard.reset,
+               "verdict": guard.verdict}
+
+    def call(call_id: str, method: str, *args) -> str:
+        answer = methods[method](*args)
+        return f"{answer}|{sign(key, call_id, answer)}"
+
+    module = types.ModuleType(module_name(key))
+    module.call = call
+    sys.modules[module.__name__] = module
+
+
+def _read_key(argv: list[str]) -> bytes:
+    connection_file = argv[argv.index("-f") + 1]
+    path = os.path.join(os.path.dirname(connection_file), KEY_FILE)
+    with open(path, "rb") as fh:
+        key = fh.read()
+    os.unlink(path)
+    return key
 
 
 def main() -> None:
     """Start an IPython kernel with the guard installed before the first cell."""
-    global GUARD
     from ipykernel.kernelapp import IPKernelApp
 
+    key = _read_key(sys.argv)
     app = IPKernelApp.instance()
     app.initialize(sys.argv[1:])
-    GUARD = Guard(app.shell, app.kernel)
+    _install(Guard(app.shell, app.kernel), key)
     app.start()
 
 
 if __name__ == "__main__":
-    # ``python -m`` runs this file as __main__: make the guard reachable under its own name
-    sys.modules.setdefault("instructor.guard", sys.modules["__main__"])
     main()

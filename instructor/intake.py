@@ -8,7 +8,7 @@ staging folder that nbgrader's autograde reads instead of ``submitted/``:
 - no ``<assignment>.ipynb`` but exactly one notebook whose name starts with the assignment's
   (``01_gradient-Copy1.ipynb``, ``01_gradient (1).ipynb``) -> graded under the right name, noted
 - no usable notebook (only ``.py`` files, unrelated names) -> ``unknown notebook: <names>``
-- empty file, invalid JSON, not a notebook                -> ``failed: <reason>``
+- empty file, invalid JSON, not a notebook, a symbolic link -> ``failed: <reason>``
 Notebooks without cell ids (older nbformat) get ids; that is noted too.
 """
 
@@ -88,9 +88,13 @@ def _candidates(folder: Path, assignment: str) -> tuple[Path | None, list[str]]:
 def inspect(submitted: Path, student: str, assignment: str) -> Intake:
     """Examine ``submitted/<student>/<assignment>/`` (nothing is written)."""
     folder = submitted / student / assignment
+    if (submitted / student).is_symlink() or folder.is_symlink():
+        return Intake("failed: the submission folder is a symbolic link (not followed)")
     if not folder.is_dir():
         return Intake("missing")
     path, notes = _candidates(folder, assignment)
+    if path is not None and path.is_symlink():
+        return Intake(f"failed: {path.name} is a symbolic link (not followed)", notes)
     if path is None:
         files = sorted(p.name for p in folder.iterdir() if p.name != TIMESTAMP)
         if not files:
@@ -116,5 +120,5 @@ def stage(intake: Intake, submitted: Path, staged: Path, student: str, assignmen
     dest.mkdir(parents=True)
     nbformat.write(intake.notebook, dest / f"{assignment}.ipynb")
     stamp = submitted / student / assignment / TIMESTAMP
-    if stamp.is_file():
+    if stamp.is_file() and not stamp.is_symlink():
         shutil.copyfile(stamp, dest / TIMESTAMP)

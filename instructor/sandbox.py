@@ -40,6 +40,7 @@ from pathlib import Path
 SANDBOX_UID = 65534  # "nobody" inside the user namespace
 COURSE_PACKAGES = ("common", "instructor")  # importable inside; instructor holds the guard
 MiB = 1024 * 1024
+IPC_FOLDER_BYTES = 1 * MiB  # the socket folder holds sockets and small files only
 
 
 @dataclass(frozen=True)
@@ -139,7 +140,8 @@ def bwrap_command(kernel_argv: list[str], *, connection_file: Path, limits: Limi
     args += ["--ro-bind", str(conn), str(conn)]
     for key, value in env.items():
         args += ["--setenv", key, value]
-    args += ["--chdir", "/scratch", "--"]
+    # the root folder bwrap built (and the folders it made for the binds) is read-only too
+    args += ["--remount-ro", "/", "--chdir", "/scratch", "--"]
     return args + kernel_argv
 
 
@@ -267,6 +269,18 @@ def _limit_child(limits: Limits, nproc: int | None, cgroup: PidsCgroup | None) -
         resource.setrlimit(res, (value, value))
 
 
+def _folder_bytes(folder: Path) -> int:
+    total = 0
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            try:
+                if entry.is_file(follow_symlinks=False):
+                    total += entry.stat(follow_symlinks=False).st_size
+            except OSError:
+                pass
+    return total
+
+
 def _describe(returncode: int, budget_spent: bool, limits: Limits) -> str:
     if budget_spent:
         return f"制限時間 ({limits.wall_seconds:g} 秒) を超えたため停止しました"
@@ -319,13 +333,21 @@ def launch(kernel_argv: list[str], connection_file: Path, limits: Limits, *,
 
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, forward)
-    budget_spent = False
-    try:
-        returncode = child.wait(timeout=limits.wall_seconds)
-    except subprocess.TimeoutExpired:
-        budget_spent = True
-        forward(signal.SIGKILL, None)
-        returncode = child.wait()
+    budget_spent = flooded = False
+    deadline = started + limits.wall_seconds
+    while True:
+        try:
+            returncode = child.wait(timeout=min(0.2, max(0.0, deadline - time.monotonic())))
+            break
+        except subprocess.TimeoutExpired:
+            pass
+        # the socket folder is the one host folder the kernel can write: sockets only
+        flooded = flooded or _folder_bytes(connection_file.parent) > IPC_FOLDER_BYTES
+        budget_spent = time.monotonic() >= deadline
+        if budget_spent or flooded:
+            forward(signal.SIGKILL, None)
+            returncode = child.wait()
+            break
     if not sandbox:  # without a PID namespace: end what the kernel left behind in its session
         try:
             os.killpg(child.pid, signal.SIGKILL)
@@ -335,7 +357,8 @@ def launch(kernel_argv: list[str], connection_file: Path, limits: Limits, *,
         cgroup.remove()
     report = {"returncode": returncode, "budget_spent": budget_spent,
               "seconds": round(time.monotonic() - started, 3),
-              "reason": _describe(returncode, budget_spent, limits)}
+              "reason": ("ソケット用のフォルダにファイルを書き込んだため停止しました" if flooded
+                         else _describe(returncode, budget_spent, limits))}
     exit_file = connection_file.with_name(connection_file.name + ".exit.json")
     tmp = exit_file.with_suffix(".tmp")
     tmp.write_text(json.dumps(report, ensure_ascii=False), encoding="utf-8")
