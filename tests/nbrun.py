@@ -156,3 +156,19 @@ def load_cases(name: str) -> dict:
     data = runpy.run_path(str(path))
     return {"CORRECT": data.get("CORRECT", {}), "MISTAKES": data.get("MISTAKES", {})}
 
+
+def hidden_lines(name: str) -> list[str]:
+    """Lines found only between BEGIN/END HIDDEN TESTS of a master (not in visible code)."""
+    hidden, visible = [], []
+    for cell in read("source", name).cells:
+        inside = False
+        for line in cell.source.splitlines():
+            if "BEGIN HIDDEN TESTS" in line:
+                inside = True
+            elif "END HIDDEN TESTS" in line:
+                inside = False
+            else:
+                (hidden if inside else visible).append(line.strip())
+    shown = "\n".join(visible)
+    return [line for line in hidden
+            if len(line) > 12 and not line.startswith("#") and line not in shown]

@@ -56,11 +56,10 @@ from tests.adversarial import (
     SECRET_SUBMISSION,
     Case,
     Ctx,
-    hidden_lines,
     status_matches,
     write_files,
 )
-from tests.nbrun import ROOT, grade_id, read
+from tests.nbrun import ROOT, grade_id, hidden_lines, read
 
 WALL_BUDGET = 30  # seconds per notebook: an infinite loop costs this much
 RUN_TIMEOUT = float(os.environ.get("ADVERSARIAL_TIMEOUT", "1500"))

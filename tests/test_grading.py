@@ -28,6 +28,7 @@ from tests.nbrun import (
     ROOT,
     assignment_names,
     grade_id,
+    hidden_lines,
     load_cases,
     notebook_path,
     read,
@@ -38,23 +39,6 @@ from tests.nbrun import (
 # Assignments with a student version (test_assignments fails when a master has none).
 NAMES = [n for n in assignment_names() if notebook_path("release", n).is_file()]
 FIRST = NAMES[0] if NAMES else None
-
-
-def _hidden_lines(name: str) -> list[str]:
-    """Lines found only between BEGIN/END HIDDEN TESTS of a master (not in visible code)."""
-    hidden, visible = [], []
-    for cell in read("source", name).cells:
-        inside = False
-        for line in cell.source.splitlines():
-            if "BEGIN HIDDEN TESTS" in line:
-                inside = True
-            elif "END HIDDEN TESTS" in line:
-                inside = False
-            else:
-                (hidden if inside else visible).append(line.strip())
-    shown = "\n".join(visible)
-    return [line for line in hidden
-            if len(line) > 12 and not line.startswith("#") and line not in shown]
 
 
 def _submit(course: Path, student: str, name: str, files: dict[str, object]) -> None:
@@ -156,7 +140,7 @@ def test_feedback_never_shows_hidden_tests(graded):
     course = graded["course"]
     leaks = []
     for name in NAMES:
-        hidden = _hidden_lines(name)
+        hidden = hidden_lines(name)
         assert hidden, f"{name} has no hidden tests"
         for page in (course / "feedback").glob(f"*/{name}/{name}.html"):
             text = _text(page.read_text(encoding="utf-8"))

@@ -102,6 +102,21 @@ RESULT["imports"] = "ok"
 """
 
 
+FORK_LOOP = """
+children = 0
+try:
+    for _ in range(300):
+        if os.fork() == 0:
+            import time
+            time.sleep(30)
+            os._exit(0)
+        children += 1
+except OSError as exc:
+    RESULT["fork_error"] = type(exc).__name__
+RESULT["children"] = children
+"""
+
+
 def _listener() -> socket.socket:
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
@@ -174,29 +189,19 @@ def test_detached_processes_end_with_the_sandbox(tmp_path):
 
 def test_memory_processes_and_file_size_are_limited(tmp_path):
     code = """
-    try:
-        block = bytearray(3 * 1024**3)
-        RESULT["memory"] = "allocated"
-    except MemoryError:
-        RESULT["memory"] = "MemoryError"
-    children = 0
-    try:
-        for _ in range(300):
-            if os.fork() == 0:
-                import time
-                time.sleep(30)
-                os._exit(0)
-            children += 1
-    except OSError as exc:
-        RESULT["fork_error"] = type(exc).__name__
-    RESULT["children"] = children
-    try:
-        with open("/scratch/big", "wb") as fh:
-            fh.write(b"x" * (20 * 1024**2))
-        RESULT["file"] = "written"
-    except OSError as exc:
-        RESULT["file"] = type(exc).__name__
-    """
+try:
+    block = bytearray(3 * 1024**3)
+    RESULT["memory"] = "allocated"
+except MemoryError:
+    RESULT["memory"] = "MemoryError"
+""" + FORK_LOOP + """
+try:
+    with open("/scratch/big", "wb") as fh:
+        fh.write(b"x" * (20 * 1024**2))
+    RESULT["file"] = "written"
+except OSError as exc:
+    RESULT["file"] = type(exc).__name__
+"""
     reported, _, _ = _launch(tmp_path, code, memory=1024**3, processes=40,
                              file_size=8 * 1024**2)
     assert reported["memory"] == "MemoryError"
@@ -232,20 +237,9 @@ def _ordinary_user(tmp_path: Path) -> None:
     work = tmp_path / "work"
     work.mkdir()
     code = f"""
-    RESULT["uid"] = os.getuid()
-    RESULT["course_visible"] = os.path.exists({str(ROOT / 'nbgrader_config.py')!r})
-    children = 0
-    try:
-        for _ in range(300):
-            if os.fork() == 0:
-                import time
-                time.sleep(30)
-                os._exit(0)
-            children += 1
-    except OSError:
-        pass
-    RESULT["children"] = children
-    """
+RESULT["uid"] = os.getuid()
+RESULT["course_visible"] = os.path.exists({str(ROOT / 'nbgrader_config.py')!r})
+""" + FORK_LOOP
     reported, exit_report, _ = _launch(work, code, python="/usr/bin/python3",
                                        launcher=launcher, read_only=[], processes=40)
     assert exit_report["returncode"] == 0, exit_report
