@@ -250,12 +250,17 @@ def _has_pids(base: Path) -> bool:
         return False
 
 
-def _limit_child(limits: Limits, nproc: int | None, cgroup: PidsCgroup | None) -> None:
-    """In the child, before exec: rlimits, cgroup, and die when the launcher dies."""
+def _die_with_parent() -> None:
+    """SIGKILL this process when the process (thread) that started it ends."""
     try:
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     except (OSError, AttributeError):
         pass
+
+
+def _limit_child(limits: Limits, nproc: int | None, cgroup: PidsCgroup | None) -> None:
+    """In the child, before exec: rlimits, cgroup, and die when the launcher dies."""
+    _die_with_parent()
     if cgroup is not None:
         cgroup.join()
     rlimits = [(resource.RLIMIT_NPROC, nproc)] if nproc is not None else []
@@ -382,6 +387,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--unsafe", action="store_true", help="no bubblewrap: limits only")
     parser.add_argument("kernel", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
+    _die_with_parent()  # a grader killed mid-run takes its kernels with it
     kernel = args.kernel[1:] if args.kernel[:1] == ["--"] else args.kernel
     limits = Limits(args.wall, args.cpu, args.memory, args.processes, args.file_size,
                     args.scratch_size)

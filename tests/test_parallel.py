@@ -9,7 +9,11 @@ identical. The same mixture is graded in parallel against a real PostgreSQL grad
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -143,3 +147,42 @@ def test_a_gradebook_locked_too_long_fails_only_the_submissions_graded_meanwhile
     assert locked and graded, [o.status for o in outcomes]
     course.grade_all([NAME], jobs=2)  # lock gone: the next run completes the job
     assert _differences(_table(course), sequential) == []
+
+
+def test_a_grader_killed_at_any_moment_is_completed_by_the_next_run(sequential, tmp_path):
+    """`make grade` killed (the whole process group, as Ctrl-C in a terminal would not be
+    gentle enough to test) while workers and kernels are busy: the next run gives the grades
+    of one clean run, and nothing of the killed run survives."""
+    root = toycourse.make_course(tmp_path / "course")
+    _students(root)
+    before = set(_sandboxes_of(root))
+    env = {**os.environ, "PYTHONUTF8": "1"}
+    run = subprocess.Popen([sys.executable, "-m", "instructor", "--root", str(root), "grade",
+                            "--jobs", "2"], env=env, start_new_session=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    records = root / ".grading" / "status"
+    deadline = time.monotonic() + 120
+    while not list(records.glob("*/*.json")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)  # more submissions in flight
+    os.killpg(run.pid, signal.SIGKILL)
+    run.wait()
+    deadline = time.monotonic() + 10
+    while set(_sandboxes_of(root)) - before and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert set(_sandboxes_of(root)) - before == set()
+    Course(root).grade_all([NAME], jobs=2)
+    assert _differences(_table(Course(root)), sequential) == []
+
+
+def _sandboxes_of(root: Path) -> list[int]:
+    """Grading processes (workers, launchers, kernels) still running for the course."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if "instructor.guard" in cmdline or f"--root {root}" in cmdline:
+            found.append(int(entry.name))
+    return found
