@@ -213,11 +213,13 @@ class PidsCgroup:
         for base in (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup")):
             if not (base / "cgroup.procs").exists() or not _has_pids(base):
                 continue
-            for stale in base.glob("kobai-sandbox-*"):  # left by a killed launcher; only
-                try:                                     # an empty cgroup can be removed
-                    stale.rmdir()
-                except OSError:
-                    pass
+            for stale in base.glob("kobai-sandbox-*"):  # left by a killed launcher
+                owner = stale.name.rsplit("-", 1)[-1]
+                if owner.isdigit() and not Path(f"/proc/{owner}").exists():
+                    try:  # only an empty cgroup can be removed
+                        stale.rmdir()
+                    except OSError:
+                        pass
             path = base / f"kobai-sandbox-{os.getpid()}"
             try:
                 path.mkdir(exist_ok=True)
