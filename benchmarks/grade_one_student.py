@@ -29,12 +29,26 @@ from instructor.course import ROOT, assignment_names
 from tests.nbrun import submission
 
 
-def _course(tmp: Path) -> Path:
-    course = tmp / "course"
-    course.mkdir()
+def empty_course(course: Path) -> Path:
+    """A new course folder at ``course``: this repo's source/, release/ and nbgrader_config.py."""
+    course.mkdir(parents=True)
     for item in ("source", "release", "nbgrader_config.py"):
         src = ROOT / item
         (shutil.copytree if src.is_dir() else shutil.copy)(src, course / item)
+    return course
+
+
+def cli_env(extra: dict | None = None) -> dict[str, str]:
+    """The environment of a timed command: UTF-8, the venv's bin/ first on PATH."""
+    import os
+
+    env = {**os.environ, "PYTHONUTF8": "1", **(extra or {})}
+    env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"
+    return env
+
+
+def _course(tmp: Path) -> Path:
+    course = empty_course(tmp / "course")
     for name in assignment_names(ROOT):
         folder = course / "submitted" / "student1" / name
         folder.mkdir(parents=True)
@@ -43,12 +57,8 @@ def _course(tmp: Path) -> Path:
 
 
 def _time(cmd: list[str], cwd: Path, env_extra: dict | None = None) -> float:
-    import os
-
-    env = {**os.environ, "PYTHONUTF8": "1", **(env_extra or {})}
-    env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"
     start = time.perf_counter()
-    subprocess.run(cmd, cwd=cwd, env=env, check=True, capture_output=True)
+    subprocess.run(cmd, cwd=cwd, env=cli_env(env_extra), check=True, capture_output=True)
     return time.perf_counter() - start
 
 
