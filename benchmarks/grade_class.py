@@ -370,14 +370,14 @@ def split(profiled: dict[str, float]) -> list[tuple[str, float]]:
     start = t["kernel start: launch"] + t["kernel start: wait until ready"]
     cells = t["execute (all)"] - start - t["kernel stop"]
     autograde_rest = t["nbgrader Autograde"] - t["execute (all)"] - t["gradebook: save scores"]
-    known = (t["nbgrader Autograde"] + t["nbgrader GenerateFeedback"] + t["intake"]
+    known = (t["nbgrader Autograde"] + t["nbgrader Feedback"] + t["intake"]
              + t["gradebook: check scores"] + t["move outputs"])
     parts = [("kernel start (launch + until ready)", start), ("cells (execution)", cells),
              ("kernel stop", t["kernel stop"]),
              ("gradebook: save scores", t["gradebook: save scores"]),
              ("autograde rest (sanitize, rebuild, write...)", autograde_rest),
              ("gradebook: check scores", t["gradebook: check scores"]),
-             ("feedback (GenerateFeedback)", t["nbgrader GenerateFeedback"]),
+             ("feedback (GenerateFeedback, shared exporter)", t["nbgrader Feedback"]),
              ("intake + move outputs", t["intake"] + t["move outputs"]),
              ("other (records, clearing, scratch)", t["total"] - known)]
     return [(label, seconds / t["notebooks"]) for label, seconds in parts]
