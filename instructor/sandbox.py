@@ -126,12 +126,13 @@ def bwrap_command(kernel_argv: list[str], *, connection_file: Path, limits: Limi
     args = ["bwrap", "--unshare-all", "--unshare-user", "--uid", str(SANDBOX_UID),
             "--gid", str(SANDBOX_UID), "--cap-drop", "ALL", "--die-with-parent",
             "--new-session", "--clearenv", "--proc", "/proc", "--dev", "/dev"]
-    args += _system_binds()
-    for path in read_only:
-        args += ["--ro-bind", str(path), str(path)]
+    # the fresh /tmp first: folders bound below may live under /tmp (a course cloned there)
     args += ["--size", str(limits.scratch_bytes), "--tmpfs", "/tmp",
              "--dir", "/tmp/home", "--dir", "/tmp/home/.matplotlib",
              "--size", str(limits.scratch_bytes), "--tmpfs", "/scratch"]
+    args += _system_binds()
+    for path in read_only:
+        args += ["--ro-bind", str(path), str(path)]
     if mpl_cache is not None and mpl_cache.is_dir():
         # the grader's font cache, copied in read-only: saves matplotlib's font scan per kernel
         for cache in mpl_cache.glob("fontlist-*.json"):
