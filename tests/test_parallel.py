@@ -25,6 +25,7 @@ from instructor import grade
 from instructor.export import rows
 from instructor.grade import Course
 from tests import toycourse
+from tests.procs import command_lines
 
 pytest_plugins = ("tests.pgserver",)
 
@@ -177,12 +178,5 @@ def test_a_grader_killed_at_any_moment_is_completed_by_the_next_run(sequential, 
 
 def _sandboxes_of(root: Path) -> list[int]:
     """Grading processes (workers, launchers, kernels) still running for the course."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if "instructor.guard" in cmdline or f"--root {root}" in cmdline:
-            found.append(int(entry.name))
-    return found
+    return [pid for pid, cmdline in command_lines().items()
+            if "instructor.guard" in cmdline or f"--root {root}" in cmdline]

@@ -25,20 +25,13 @@ import pytest
 
 from instructor import sandbox
 from instructor.course import ROOT
+from tests.procs import command_lines
 
 MARKER = "kobai-sandbox-test-marker"
 
 
 def _alive(marker: str) -> list[str]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if marker in cmdline:
-            found.append(cmdline)
-    return found
+    return [cmdline for cmdline in command_lines().values() if marker in cmdline]
 
 
 def _launch(tmp_path: Path, code: str, *, python: str = sys.executable,
