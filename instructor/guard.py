@@ -75,6 +75,16 @@ def _same(a, b) -> bool:
             and a.__func__ is b.__func__ and a.__self__ is b.__self__)
 
 
+def _holds(items, value) -> bool:
+    """``value in items`` by identity: an object whose ``__eq__`` says yes is not let in."""
+    return any(item is value for item in items)
+
+
+def _identical(a: list, b: list) -> bool:
+    """Same items in the same order, by identity (``a == b`` would ask the items)."""
+    return len(a) == len(b) and all(x is y for x, y in zip(a, b, strict=True))
+
+
 def _function_state(value):
     if isinstance(value, types.FunctionType):
         return (value.__code__, value.__defaults__, value.__kwdefaults__)
@@ -126,7 +136,7 @@ class Guard:
         self.manager = (manager, {k: list(v) for k, v in vars(manager).items()
                                   if isinstance(v, list)})
         self.callbacks = {event: list(cbs) for event, cbs in shell.events.callbacks.items()}
-        self.threads = set(threading.enumerate())
+        self.threads = list(threading.enumerate())
         self.master_names: dict[str, object] = {}
         self._marked: dict[str, int] = {}
         self._marked_callbacks: dict[str, list] = {}
@@ -173,7 +183,7 @@ class Guard:
             before = self._marked_callbacks.get(event, [])
             known = self.callbacks.setdefault(event, [])
             # registered by this master cell (e.g. matplotlib's flush), not earlier by a student
-            known += [cb for cb in callbacks if cb not in before and cb not in known]
+            known += [cb for cb in callbacks if not _holds(before, cb) and not _holds(known, cb)]
         self._snapshot_new_modules()
         return "ok"
 
@@ -230,8 +240,8 @@ class Guard:
                 sys.modules[name] = module
             self._restore_namespace(name, module, self.module_vars[name], changed)
         for function, (code, defaults, kwdefaults) in self.functions.values():
-            if (function.__code__, function.__defaults__, function.__kwdefaults__) != \
-                    (code, defaults, kwdefaults):
+            if function.__code__ is not code or function.__defaults__ is not defaults \
+                    or function.__kwdefaults__ is not kwdefaults:
                 changed.append(f"{function.__module__}.{function.__qualname__}.__code__")
                 function.__code__, function.__defaults__ = code, defaults
                 function.__kwdefaults__ = kwdefaults
@@ -247,7 +257,7 @@ class Guard:
             if not _same(getattr(sys, name), value):
                 changed.append(f"sys.{name}")
                 setattr(sys, name, value)
-        if sys.meta_path != self.meta_path:
+        if not _identical(sys.meta_path, self.meta_path):
             changed.append("sys.meta_path")
             sys.meta_path[:] = self.meta_path
         for dotted, (cls, snapshot) in self.classes.items():
@@ -262,7 +272,7 @@ class Guard:
         shell = self.shell
         for attr, saved in self.transformers.items():
             current_list = getattr(shell, attr)
-            if current_list != saved:
+            if not _identical(current_list, saved):
                 changed.append(f"shell.{attr}")
                 current_list[:] = saved
         manager, lists = self.manager
@@ -270,15 +280,15 @@ class Guard:
             changed.append("shell.input_transformer_manager")
             shell.input_transformer_manager = manager
         for key, saved in lists.items():
-            if getattr(manager, key) != saved:
+            if not _identical(getattr(manager, key), saved):
                 changed.append(f"input_transformer_manager.{key}")
                 setattr(manager, key, list(saved))
         if shell.custom_exceptions:
             changed.append("shell.set_custom_exc")
             shell.custom_exceptions = ()
         for event, callbacks in shell.events.callbacks.items():
-            kept = [cb for cb in callbacks if cb in self.callbacks.get(event, [])]
-            if kept != callbacks:
+            kept = [cb for cb in callbacks if _holds(self.callbacks.get(event, []), cb)]
+            if not _identical(kept, callbacks):
                 changed.append(f"shell.events[{event!r}]")
                 callbacks[:] = kept
         return changed
@@ -287,7 +297,7 @@ class Guard:
         """Stop threads whose code the notebook defined (library threads such as tqdm's stay)."""
         stopped = []
         for thread in threading.enumerate():
-            if thread in self.threads or thread is threading.current_thread():
+            if _holds(self.threads, thread) or thread is threading.current_thread():
                 continue
             target = getattr(thread, "_target", None)
             target = getattr(target, "func", target)  # functools.partial

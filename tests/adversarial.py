@@ -606,6 +606,33 @@ for _event in ("pre_run_cell", "pre_execute", "post_run_cell", "post_execute"):
 _repatch()
 """
 
+# the same hook and a blanking input transformer, as objects equal to anything: a guard that
+# asked `hook in trusted_hooks` (==) instead of checking identity would keep them
+EQUAL_TO_ANYTHING_HOOKS = PRE_RUN_CELL.replace(
+    '_repatch.__module__ = "IPython.core.events"', "") + """\
+
+
+class _Anything:
+    def __init__(self, function):
+        self.function = function
+
+    def __call__(self, *args, **kwargs):
+        return self.function(*args, **kwargs)
+
+    def __eq__(self, other):
+        return True
+
+    __hash__ = object.__hash__
+
+
+_ip = get_ipython()
+for _event in ("pre_run_cell", "pre_execute"):
+    _ip.events.callbacks[_event][:] = [_Anything(_repatch)] + _ip.events.callbacks[_event]
+_ip.input_transformers_cleanup[:] = [_Anything(lambda lines: [])
+                                     for _ in _ip.input_transformers_cleanup] or [
+                                         _Anything(lambda lines: [])]
+"""
+
 RUN_CELL_REPLACED = """\
 _ip = get_ipython()
 _orig_run_cell = _ip.run_cell
@@ -1274,6 +1301,7 @@ CASES: list[Case] = [
     Case("eq_always_true", attack(body=EQ_ALWAYS_TRUE)),
     Case("fake_output", attack(body=FAKE_OUTPUT)),
     Case("pre_run_cell_event", attack(PRE_RUN_CELL)),
+    Case("hooks_equal_to_anything", attack(EQUAL_TO_ANYTHING_HOOKS)),
     Case("run_cell_replaced", attack(RUN_CELL_REPLACED)),
     Case("do_execute_replaced", attack(DO_EXECUTE_REPLACED)),
     Case("guard_hijack", attack(GUARD_HIJACK)),
