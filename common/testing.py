@@ -120,14 +120,7 @@ def check_close(actual: object, expected: object, *, name: str, rtol: float = 1e
             一致すれば, その説明を「考えられる原因」として表示する.
     """
     check = f"{name} の値"
-    if actual is None:
-        _fail(check, expected=_fmt(expected), got="None",
-              cause="値が返されていません。return を書き忘れていませんか?")
-    try:
-        got = _array(actual, dtype=float)
-    except Exception:  # noqa: BLE001
-        _fail(check, expected=_fmt(expected), got=_repr(actual),
-              cause="数値 (または数値の配列) ではないものが返されています。")
+    got = _float_copy(actual, check, expected=_fmt(expected))
     # expected may come from student code too (e.g. a second call of the same function)
     want = _array(expected, dtype=float)
     if got.shape != want.shape:
@@ -191,13 +184,18 @@ def float_array(actual: object, *, name: str) -> np.ndarray:
     ``np.all`` などは学生のオブジェクトの ``__eq__`` や ``__array_ufunc__`` を通らない.
     None や数値にできない値なら :func:`check_close` と同じ文面で失敗する.
     """
-    check = f"{name} の値"
+    return _float_copy(actual, f"{name} の値")
+
+
+def _float_copy(actual: object, check: str, *, expected: str | None = None) -> np.ndarray:
+    """A plain float ndarray copy of a student's value, or the check fails saying why."""
     if actual is None:
-        _fail(check, got="None", cause="値が返されていません。return を書き忘れていませんか?")
+        _fail(check, expected=expected, got="None",
+              cause="値が返されていません。return を書き忘れていませんか?")
     try:
         return _array(actual, dtype=float)
     except Exception:  # noqa: BLE001
-        _fail(check, got=_repr(actual),
+        _fail(check, expected=expected, got=_repr(actual),
               cause="数値 (または数値の配列) ではないものが返されています。")
 
 

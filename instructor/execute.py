@@ -120,7 +120,6 @@ class SandboxedExecute(GradingStep, Execute):
             transport="ipc", ip=str(ipc / "k"), connection_file=str(connection_file))
         self._connection_file = connection_file
         self._stopped = ""
-        self._deadline = time.monotonic() + self.wall_budget
         self._out_bytes: dict[int, int] = {}
         return self.km
 

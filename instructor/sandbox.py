@@ -117,15 +117,20 @@ def kernel_environment(grading: str | None) -> dict[str, str]:
     return env
 
 
+def _isolation() -> list[str]:
+    """bwrap's namespaces, user and capabilities: the same for the probe and every kernel."""
+    return ["bwrap", "--unshare-all", "--unshare-user", "--uid", str(SANDBOX_UID),
+            "--gid", str(SANDBOX_UID), "--cap-drop", "ALL", "--die-with-parent",
+            "--clearenv", "--proc", "/proc", "--dev", "/dev"]
+
+
 def bwrap_command(kernel_argv: list[str], *, connection_file: Path, limits: Limits,
                   env: dict[str, str], read_only: list[Path],
                   mpl_cache: Path | None = None) -> list[str]:
     """The ``bwrap`` command line that runs ``kernel_argv`` in the sandbox."""
     conn = connection_file.resolve()
     ipc_dir = conn.parent  # the kernel's sockets live next to its connection file
-    args = ["bwrap", "--unshare-all", "--unshare-user", "--uid", str(SANDBOX_UID),
-            "--gid", str(SANDBOX_UID), "--cap-drop", "ALL", "--die-with-parent",
-            "--new-session", "--clearenv", "--proc", "/proc", "--dev", "/dev"]
+    args = _isolation() + ["--new-session"]
     # the fresh /tmp first: folders bound below may live under /tmp (a course cloned there)
     args += ["--size", str(limits.scratch_bytes), "--tmpfs", "/tmp",
              "--dir", "/tmp/home", "--dir", "/tmp/home/.matplotlib",
@@ -158,10 +163,7 @@ def available() -> tuple[bool, str]:
     if shutil.which("bwrap") is None:
         _probe_result = (False, "bubblewrap (bwrap) is not installed: apt-get install bubblewrap")
         return _probe_result
-    probe = ["bwrap", "--unshare-all", "--unshare-user", "--uid", str(SANDBOX_UID),
-             "--gid", str(SANDBOX_UID), "--cap-drop", "ALL", "--die-with-parent",
-             "--clearenv", "--proc", "/proc", "--dev", "/dev", *_system_binds(),
-             "--", "/bin/true"]
+    probe = _isolation() + _system_binds() + ["--", "/bin/true"]
     try:
         done = subprocess.run(probe, capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired) as exc:
