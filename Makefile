@@ -14,7 +14,7 @@ LAB_FLAGS += --allow-root
 endif
 
 .PHONY: lab test install system-deps assignments lint clean-venv collect grade grades \
-	exchange-release exchange-collect exchange-feedback
+	exchange-release exchange-collect exchange-feedback report
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -70,6 +70,10 @@ grade: $(STAMP)
 
 grades: $(STAMP)
 	$(BIN)/python -m instructor grades
+
+# report/index.html (what the class got wrong), report/tests.csv, report/mistakes.csv
+report: $(STAMP)
+	$(BIN)/python -m instructor report
 
 exchange-release exchange-collect exchange-feedback: $(STAMP)
 	$(BIN)/python -m instructor exchange $(@:exchange-%=%) "$(ASSIGNMENT)"

@@ -53,6 +53,10 @@ _array2string = np.array2string
 _array_equal = np.array_equal
 _get_state = np.random.get_state
 
+# Labels in a failure message (instructor.report reads them back from graded notebooks).
+CHECK_LABEL = "チェック"
+CAUSE_LABEL = "考えられる原因"
+
 
 class CheckFailed(AssertionError):
     """A check failed. ``str(exc)`` is the Japanese message shown to the student."""
@@ -92,13 +96,13 @@ def _fmt(value: object) -> str:
 
 def _fail(check: str, *, expected: str | None = None, got: str | None = None,
           cause: str | None = None) -> NoReturn:
-    lines = [f"チェック: {check}"]
+    lines = [f"{CHECK_LABEL}: {check}"]
     if expected is not None:
         lines.append(f"  期待した結果: {expected}")
     if got is not None:
         lines.append(f"  あなたの結果: {got}")
     if cause:
-        lines.append(f"  考えられる原因: {cause}")
+        lines.append(f"  {CAUSE_LABEL}: {cause}")
     raise CheckFailed("\n".join(lines))
 
 

@@ -29,6 +29,9 @@ def main(argv: list[str] | None = None) -> int:
                        help="grade without the bubblewrap sandbox (only where none can be had; "
                             "student code could then read hidden tests and change course files)")
     sub.add_parser("grades", help="print the per-student, per-assignment table")
+    rep = sub.add_parser("report", help="class report: report/index.html, tests.csv, mistakes.csv")
+    rep.add_argument("assignments", nargs="*", help="assignment names (default: all)")
+    rep.add_argument("--out", type=Path, default=None, help="folder (default: <root>/report)")
     col = sub.add_parser("collect", help="import an LMS download (.zip) into submitted/")
     col.add_argument("assignment", help="assignment name, e.g. 01_gradient")
     col.add_argument("zip", type=Path, help="the .zip downloaded from the LMS")
@@ -91,6 +94,13 @@ def main(argv: list[str] | None = None) -> int:
         from instructor.grade import Course
 
         print(summary(Course(args.root)))
+    elif args.command == "report":
+        from instructor.grade import Course
+        from instructor.report import build
+
+        # reads the gradebook and graded notebooks only: no student code runs, no sandbox needed
+        page = build(Course(args.root, unsafe=True), args.out, args.assignments or None)
+        print(f"wrote {page} (and tests.csv, mistakes.csv beside it)")
     return 0
 
 

@@ -122,13 +122,15 @@ class Course:
 
     def students(self) -> list[str]:
         """Students in the gradebook's roster plus everyone with a folder in submitted/."""
-        names = set()
-        if self.submitted.is_dir():
-            names |= {p.name for p in self.submitted.iterdir()
-                      if p.is_dir() and not p.name.startswith(".")}
         with Gradebook(self.db_url, self.course_id) as gb:
-            names |= {s.id for s in gb.students}
-        return sorted(names)
+            return sorted(self.submitted_students() | {s.id for s in gb.students})
+
+    def submitted_students(self) -> set[str]:
+        """Everyone with a folder in submitted/."""
+        if not self.submitted.is_dir():
+            return set()
+        return {p.name for p in self.submitted.iterdir()
+                if p.is_dir() and not p.name.startswith(".")}
 
     def master(self, assignment: str) -> Path:
         return self.root / "source" / assignment / f"{assignment}.ipynb"
