@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import cProfile
 import json
 import os
+import pstats
 import shutil
 import tempfile
 import time
@@ -34,13 +36,14 @@ from instructor.grade import Course, Outcome
 from instructor.report import build
 from instructor.report.collect import collect
 
-CAUSES = ["前進差分になっていませんか?", "h が小さすぎませんか?", "引数の配列を書き換えていませんか?",
-          "return を書き忘れていませんか?"]
+CAUSES = ["前進差分になっていませんか?", "h が小さすぎませんか?",
+          "引数の配列を書き換えていませんか?", "return を書き忘れていませんか?"]
 
 
 def _error(cause: str) -> dict:
     return {"output_type": "error", "ename": "CheckFailed",
-            "evalue": f"チェック: 値\n  期待した結果: 1\n  あなたの結果: 2\n  考えられる原因: {cause}",
+            "evalue": "チェック: 値\n  期待した結果: 1\n  あなたの結果: 2\n"
+                      f"  考えられる原因: {cause}",
             "traceback": ["CheckFailed: テストに合格しませんでした"]}
 
 
@@ -100,6 +103,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=200)
     parser.add_argument("--postgres", action="store_true", help="gradebook on PostgreSQL")
+    parser.add_argument("--profile", action="store_true",
+                        help="also print where one build spends its time (cProfile)")
     args = parser.parse_args()
     os.environ["PATH"] = str(Path(os.sys.executable).parent) + os.pathsep + os.environ["PATH"]
     with contextlib.ExitStack() as stack:
@@ -123,6 +128,10 @@ def main() -> None:
             began = time.perf_counter()
             page = build(grader)
             runs.append(time.perf_counter() - began)
+        if args.profile:
+            profile = cProfile.Profile()
+            profile.runcall(build, grader)
+            pstats.Stats(profile).sort_stats("cumulative").print_stats(25)
         graded = sum(s.graded for s in data.submissions)
         print(f"submissions: {len(data.submissions)} ({graded} graded)")
         print(f"collect (gradebook + records + graded notebooks): "
