@@ -23,11 +23,13 @@ from urllib.parse import unquote
 import numpy as np
 import pytest
 
+from instructor.__main__ import main
 from instructor.grade import Course
 from instructor.report import build
-from instructor.report.collect import collect
+from instructor.report.collect import ClassData, Submission, Test, collect
 from instructor.report.failures import NO_OUTPUT, UNANSWERED, message
-from instructor.report.stats import assignment_stats, correlation
+from instructor.report.render import render_html
+from instructor.report.stats import assignment_stats, correlation, mistakes, test_stats
 from tests.browser import chromium, screenshot
 from tests.nbrun import ROOT
 from tests.reportcorpus import EMPTY, FIRST, ROSTER_ONLY, SECOND, grade, make_submissions
@@ -168,7 +170,8 @@ def test_report_on_postgresql_gives_the_same_csvs(sqlite_course, tmp_path, db_ur
 def test_a_course_without_submissions_gives_an_empty_report(tmp_path):
     shutil.copytree(ROOT / "source" / FIRST, tmp_path / "source" / FIRST)
     shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
-    page = _report(tmp_path)
+    assert main(["--root", str(tmp_path), "report"]) == 0  # what `make report` runs
+    page = tmp_path / "report" / "index.html"
     assert not (tmp_path / "gradebook.db").exists()  # reading does not create a gradebook
     assert (tmp_path / "report" / "tests.csv").read_text(encoding="utf-8") == (
         "assignment,test,points,passed,graded,pass_rate,discrimination\n")
@@ -232,3 +235,16 @@ def test_correlation_is_none_when_a_side_is_constant():
     x, y = [0, 1, 1], [2, 5, 6]
     assert correlation(x, y) == pytest.approx(np.corrcoef(x, y)[0, 1])
     assert correlation([0, 1, 2], [4, 2, 0]) == pytest.approx(-1.0)
+
+
+def test_text_from_submissions_is_escaped_in_the_page(tmp_path):
+    """Messages quote what a student's code raised; student ids come from folder names."""
+    evil = '<script>alert("x")</script>'
+    data = ClassData(["a1"], {"a1": [Test("t1", 1.0)]}, {"a1": 1.0}, ['s"1<b>'], [
+        Submission('s"1<b>', "a1", "graded", 0.0, {"t1": 0.0}, {"t1": f"ValueError: {evil}"},
+                   'feedback/s"1<b>/a1/a1.html')])
+    html = render_html(data, assignment_stats(data), test_stats(data), mistakes(data),
+                       tmp_path / "report", tmp_path)
+    assert evil not in html and "&lt;script&gt;" in html
+    assert 's"1<b>' not in html
+    assert 'href="../feedback/s%221%3Cb%3E/a1/a1.html"' in html

@@ -40,6 +40,7 @@ from instructor.report.failures import read_failures
 class Test:
     """One test cell (a code grade cell) of an assignment."""
 
+    __test__ = False  # not a pytest test class
     name: str  # grade_id
     points: float
 
