@@ -15,7 +15,7 @@ from pathlib import Path
 from common.testing import CAUSE_LABEL, CHECK_LABEL, CheckFailed
 
 UNANSWERED = "未回答 (NotImplementedError: 穴埋めのセルがそのまま)"
-NO_OUTPUT = "(失敗の出力なし)"
+NO_OUTPUT = "(採点済みノートブックに失敗の出力が見つかりません)"
 MAX_CHARS = 300  # a message longer than this is cut (an error text may quote student data)
 
 
