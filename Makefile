@@ -36,10 +36,12 @@ lab: $(STAMP)
 NBVAL_NOTEBOOKS := $(wildcard notebooks/*.ipynb solutions/*/*.ipynb)
 
 # System packages the tests need (Debian/Ubuntu): bubblewrap for the grading sandbox,
-# PostgreSQL for the gradebook test. Installed with apt-get as root (CI) or with passwordless
-# sudo; otherwise the command to run is printed.
+# PostgreSQL for the gradebook test, chromium for pages opened in a headless browser (tests).
+# Installed with apt-get as root (CI) or with passwordless sudo; otherwise the command to run is
+# printed.
 SYSTEM_PACKAGES_MISSING = $(strip $(if $(shell command -v bwrap),,bubblewrap) \
-	$(if $(wildcard /usr/lib/postgresql/*/bin/postgres),,postgresql))
+	$(if $(wildcard /usr/lib/postgresql/*/bin/postgres),,postgresql) \
+	$(if $(wildcard /usr/bin/chromium),,chromium))
 system-deps:
 	@missing="$(SYSTEM_PACKAGES_MISSING)"; \
 	if [ -n "$$missing" ]; then \

@@ -81,7 +81,7 @@ def _gradebook_exists(db_url: str) -> bool:
 
 
 def _read_gradebook(db_url: str, assignments: list[str]):
-    """(tests, max scores, roster, totals, scores) from the gradebook, in four queries.
+    """(tests, max scores, roster, totals, scores) from the gradebook, in five queries.
 
     tests: assignment -> [(test, points)] (unordered); totals: (student, assignment) -> score;
     scores: (student, assignment) -> {test: points}.
