@@ -173,12 +173,16 @@ def test_a_course_without_submissions_gives_an_empty_report(tmp_path):
     assert main(["--root", str(tmp_path), "report"]) == 0  # what `make report` runs
     page = tmp_path / "report" / "index.html"
     assert not (tmp_path / "gradebook.db").exists()  # reading does not create a gradebook
-    assert (tmp_path / "report" / "tests.csv").read_text(encoding="utf-8") == (
-        "assignment,test,points,passed,graded,pass_rate,discrimination\n")
+    tests = _read_csv(tmp_path / "report" / "tests.csv")  # from the master: nothing graded
+    assert [(r["test"], float(r["points"])) for r in tests] == list(_points(FIRST).items())
+    assert {(r["passed"], r["graded"], r["pass_rate"], r["discrimination"]) for r in tests} == {
+        ("0", "0", "", "")}
     assert (tmp_path / "report" / "mistakes.csv").read_text(encoding="utf-8") == (
         "assignment,test,message,count,students\n")
     text = page.read_text(encoding="utf-8")
     assert "まだ学生がいません" in text and "<img" not in text
+    data = collect(Course(tmp_path, unsafe=True))
+    assert data.max_scores[FIRST] == sum(_points(FIRST).values())
 
 
 def test_page_in_chromium_shows_figures_and_links(sqlite_course):

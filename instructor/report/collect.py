@@ -10,7 +10,9 @@
   (``instructor.report.failures``).
 
 Read only: a missing SQLite file is an empty gradebook (none is created), so a course with no
-submissions yet gives an empty report.
+submissions yet gives an empty report; an assignment the gradebook does not know yet takes its
+tests and full marks from its master notebook (``source/<a>/<a>.ipynb``). Tests are listed in
+the master's order.
 """
 
 from __future__ import annotations
@@ -127,18 +129,22 @@ def _read_gradebook(db_url: str, assignments: list[str]):
     return tests, max_scores, roster, totals, scores
 
 
-def _notebook_order(master: Path) -> dict[str, int]:
-    """grade_id -> position of the cell in the master notebook (empty if unreadable)."""
+def _master_cells(master: Path) -> list[tuple[str, float, bool]]:
+    """(grade_id, points, is a test) of the graded cells of a master, in notebook order.
+
+    A test is a graded code cell. Empty when the master cannot be read.
+    """
     try:
         cells = json.loads(master.read_text(encoding="utf-8")).get("cells", [])
     except (OSError, ValueError):
-        return {}
-    order = {}
-    for i, cell in enumerate(cells):
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if grade_id:
-            order[grade_id] = i
-    return order
+        return []
+    found = []
+    for cell in cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("grade") and meta.get("grade_id"):
+            found.append((meta["grade_id"], float(meta.get("points", 0.0)),
+                          cell.get("cell_type") == "code"))
+    return found
 
 
 def collect(course: Course, assignments: list[str] | None = None) -> ClassData:
@@ -147,7 +153,11 @@ def collect(course: Course, assignments: list[str] | None = None) -> ClassData:
     raw_tests, max_scores, roster, totals, scores = _read_gradebook(course.db_url, assignments)
     tests = {}
     for name in assignments:
-        order = _notebook_order(course.master(name))
+        master = _master_cells(course.master(name))
+        if not raw_tests[name]:  # not graded yet: the gradebook does not know it, the master does
+            raw_tests[name] = [(grade_id, points) for grade_id, points, test in master if test]
+            max_scores[name] = sum(points for _, points, _ in master)
+        order = {grade_id: i for i, (grade_id, _, _) in enumerate(master)}
         ranked = sorted(raw_tests[name], key=lambda t: (order.get(t[0], len(order)), t[0]))
         tests[name] = [Test(test, points) for test, points in ranked]
     students = sorted(course.submitted_students() | set(roster))
