@@ -103,7 +103,8 @@ def rel_error(a, b):
     Args:
         a, b: 同じ shape の数値または配列.
     Returns:
-        float. 勾配確認では 1e-7 程度以下なら一致とみなせる.
+        float. 勾配確認での読み方 (講義ノート 03 の 4 節の表): 1e-6 未満なら一致,
+        1e-6 以上 1e-4 未満ならおそらく一致 (別の seed でも確かめる), 1e-4 以上なら疑わしい.
     """
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
