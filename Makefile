@@ -13,7 +13,7 @@ ifeq ($(shell id -u),0)
 LAB_FLAGS += --allow-root
 endif
 
-.PHONY: lab test install system-deps assignments lint clean-venv collect grade grades \
+.PHONY: lab instructor test install system-deps assignments lint clean-venv collect grade grades \
 	exchange-release exchange-collect exchange-feedback
 
 $(BIN)/python:
@@ -29,9 +29,21 @@ $(STAMP): $(BIN)/python requirements.txt constraints.txt pyproject.toml
 
 install: $(STAMP)
 
+# make lab [WORK=work] [EXCHANGE=<folder>] — a student's JupyterLab on their own copies in $(WORK)/
+# (made on first run, never overwritten); make instructor — the course root with the formgrader.
+# Each mode gets its Jupyter config from .jupyter/<mode>/ (written by `python -m instructor lab`).
+WORK ?= work
+jupyter_mode = JUPYTER_CONFIG_PATH="$(CURDIR)/.jupyter/$(1)$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}"
+
 lab: $(STAMP)
+	@$(BIN)/python -m instructor lab student --work "$(WORK)" $(if $(EXCHANGE),--exchange "$(EXCHANGE)")
 	@echo "JupyterLab を http://127.0.0.1:$(PORT)/lab で起動します。止めるには Ctrl+C を 2 回押してください。"
-	$(BIN)/jupyter lab $(LAB_FLAGS) --ServerApp.root_dir=$(CURDIR)
+	$(call jupyter_mode,student) $(BIN)/jupyter lab $(LAB_FLAGS) --ServerApp.root_dir="$(abspath $(WORK))"
+
+instructor: $(STAMP)
+	@$(BIN)/python -m instructor lab instructor
+	@echo "JupyterLab (教員用, formgrader) を http://127.0.0.1:$(PORT)/lab で起動します。止めるには Ctrl+C を 2 回押してください。"
+	$(call jupyter_mode,instructor) $(BIN)/jupyter lab $(LAB_FLAGS) --ServerApp.root_dir="$(CURDIR)"
 
 NBVAL_NOTEBOOKS := $(wildcard notebooks/*.ipynb solutions/*/*.ipynb)
 
