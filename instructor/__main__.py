@@ -45,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
                      help="student: the exchange folder (default: <root>/exchange)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+    if args.command == "lab":  # only what needs attention before JupyterLab's own log
+        for handler in logging.getLogger().handlers:
+            handler.setLevel(logging.WARNING)
 
     if args.command == "assignments":
         from instructor.generate import GenerationError, generate
