@@ -6,6 +6,7 @@ Screenshots go to tests/screenshots/ (git-ignored).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -48,12 +49,18 @@ def free_port() -> int:
 
 def copy_course(dest: Path) -> Path:
     """The course as a developer has it (tracked and new files, ignored ones left out) in
-    ``dest``, committed in a fresh git repository so that `git status` shows any change."""
+    ``dest``, committed in a fresh git repository so that `git status` shows any change.
+
+    ``common/`` is a link to this clone's: the venv's editable install imports it from here, and
+    the grading sandbox lets the kernel read only that folder (found through the server).
+    """
     listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
                             cwd=ROOT, check=True, capture_output=True).stdout.decode()
+    dest.mkdir(parents=True)
+    (dest / "common").symlink_to(ROOT / "common", target_is_directory=True)
     for rel in filter(None, listed.split("\0")):
         src = ROOT / rel
-        if src.is_file():
+        if src.is_file() and not rel.startswith("common/"):
             (dest / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dest / rel)  # keeps mtimes: make sees the install as up to date
     git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.invalid"]
@@ -108,6 +115,24 @@ class Server:
                 time.sleep(0.3)
         self.stop()
         raise RuntimeError(f"make {self.target} did not answer in {timeout} s:\n{self.log()}")
+
+    def api(self, path: str):
+        """GET ``path`` of the server's REST API (JSON)."""
+        req = urllib.request.Request(f"{self.url}{path}",
+                                     headers={"Authorization": f"token {TOKEN}"})
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return json.loads(resp.read())
+
+    def wait_kernel_idle(self, notebook: str, timeout: float = 60) -> None:
+        """Wait until the notebook ``notebook`` (API path) has a started kernel that is idle."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for session in self.api("/api/sessions"):
+                kernel = session.get("kernel") or {}
+                if session.get("path") == notebook and kernel.get("execution_state") == "idle":
+                    return
+            time.sleep(0.2)
+        raise TimeoutError(f"no idle kernel for {notebook} after {timeout} s")
 
     def stop(self) -> None:
         if self.proc.poll() is None:

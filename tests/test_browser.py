@@ -121,8 +121,9 @@ def new_page(browser, server=None):
 
 # -- JupyterLab, as a person uses it ------------------------------------------------------------
 def open_notebook(page, server, path: str) -> None:
-    page.goto(f"{server.url}/lab/tree/{path}")
+    page.goto(f"{server.url}/lab/tree/{path}?reset")  # only this notebook, no restored tabs
     page.wait_for_selector(".jp-Notebook .jp-Cell")
+    server.wait_kernel_idle(path)
     page.wait_for_selector('.jp-Notebook-ExecutionIndicator[data-status="idle"]')
 
 
@@ -240,9 +241,14 @@ def test_validate_failure_shows_messages_not_test_code(course, student, browser)
 def test_lecture_figure_renders_with_japanese_labels(student, browser):
     page = new_page(browser, student)
     open_notebook(page, student, "講義/01_gradient.ipynb")
-    run_cells(page, 1, 14)  # imports ... the tangent line figure
-    figure = cell(page, 14)
+    figure = cell(page, 14)  # the tangent line, drawn with Japanese labels
     image = figure.locator(".jp-OutputArea-output img")
+    figure.scroll_into_view_if_needed()
+    image.wait_for()  # the figure stored in the lecture note: cleared, then drawn again
+    page.locator(".lm-MenuBar").get_by_text("編集", exact=True).click()
+    page.locator(".lm-Menu").get_by_text("すべてのセルの出力を消去", exact=True).click()
+    image.wait_for(state="detached")
+    run_cells(page, 1, 14)
     image.wait_for()
     figure.scroll_into_view_if_needed()
     screenshot(page, "student-06-lecture-figure")
@@ -280,6 +286,16 @@ def assignment_row(page, name: str):
     return page.locator("tr", has=page.locator(f"td a:text-is('{name}')"))
 
 
+def graded_errors(course: Path) -> list[str]:
+    """The errors shown in the autograded notebooks (what cost points), for failure messages."""
+    errors = []
+    for path in course.glob("autograded/*/*/*.ipynb"):
+        for c in nbformat.read(path, as_version=4).cells:
+            errors += [f"{path.name}: {o.get('ename')}: {o.get('evalue')}"[:300]
+                       for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    return errors
+
+
 def test_formgrader_lists_every_assignment_without_error(course, instructor, browser):
     page = new_page(browser, instructor)
     page.goto(f"{instructor.url}/formgrader")
@@ -307,23 +323,27 @@ def test_release_submit_grade_and_return_feedback(course, instructor, student, b
     shutil.rmtree(course / "work" / "課題" / A02)
     open_assignments(pupil)
     released = pupil.locator("#released_assignments_list")
-    released.get_by_text(A02).wait_for()
+    released.get_by_text(A02).first.wait_for()
     body = pupil.locator(".nbgrader-mainarea-widget").inner_text()
     assert "Error" not in body and "does not exist" not in body, body
     released.locator(".list_item", has_text=A02).get_by_role("button", name="Fetch").click()
     fetched = pupil.locator("#fetched_assignments_list")
-    fetched.get_by_text(A02).wait_for()
+    fetched.get_by_text(A02).first.wait_for()
     assert (course / "work" / "課題" / A02 / f"{A02}.ipynb").is_file()
     # assignment 01 is the work copy answered above: submit it
     fetched.locator(".list_item", has_text=A01).get_by_role("button", name="Submit").click()
-    pupil.locator("#submitted_assignments_list").get_by_text(A01).wait_for()
+    pupil.locator("#submitted_assignments_list").get_by_text(A01).first.wait_for()
     screenshot(pupil, "student-07-submitted")
+    inbound = list((course / "exchange").glob(f"*/inbound/*{A01}*/{A01}.ipynb"))
+    assert len(inbound) == 1 and "(h * 2)" in inbound[0].read_text("utf-8")  # the answered copy
 
     # the instructor: collect, autograde, generate and release feedback
     teacher.reload()
     row = assignment_row(teacher, A01)
     row.locator("td.collect a").click()
     assert "Successfully collected" in formgrader_modal(teacher)
+    collected = list((course / "submitted").glob(f"*/{A01}/{A01}.ipynb"))
+    assert len(collected) == 1 and "(h * 2)" in collected[0].read_text("utf-8")
     teacher.goto(f"{instructor.url}/formgrader/manage_submissions/{A01}")
     teacher.locator("td.autograde a").first.click()
     assert "Successfully autograded" in formgrader_modal(teacher)
@@ -331,7 +351,7 @@ def test_release_submit_grade_and_return_feedback(course, instructor, student, b
     teacher.locator("td.autograde a").first.wait_for()
     screenshot(teacher, "instructor-03-autograded")
     scores = teacher.locator("table").inner_text()
-    assert "10 / 10" in scores.replace("10.0", "10"), scores
+    assert "10 / 10" in scores.replace("10.0", "10"), (graded_errors(course)[:2], scores)
     teacher.goto(f"{instructor.url}/formgrader")
     assignment_row(teacher, A01).locator("td.generate-feedback a").click()
     assert "Successfully generated feedback" in formgrader_modal(teacher)
