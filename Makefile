@@ -48,10 +48,13 @@ instructor: $(STAMP)
 NBVAL_NOTEBOOKS := $(wildcard notebooks/*.ipynb solutions/*/*.ipynb)
 
 # System packages the tests need (Debian/Ubuntu): bubblewrap for the grading sandbox,
-# PostgreSQL for the gradebook test. Installed with apt-get as root (CI) or with passwordless
-# sudo; otherwise the command to run is printed.
+# PostgreSQL for the gradebook test, Chromium and a Japanese font for the browser tests
+# (Playwright drives /usr/bin/chromium; it never downloads a browser). Installed with apt-get as
+# root (CI) or with passwordless sudo; otherwise the command to run is printed.
 SYSTEM_PACKAGES_MISSING = $(strip $(if $(shell command -v bwrap),,bubblewrap) \
-	$(if $(wildcard /usr/lib/postgresql/*/bin/postgres),,postgresql))
+	$(if $(wildcard /usr/lib/postgresql/*/bin/postgres),,postgresql) \
+	$(if $(wildcard /usr/bin/chromium),,chromium) \
+	$(if $(wildcard /usr/share/fonts/opentype/ipafont-gothic),,fonts-ipafont-gothic))
 system-deps:
 	@missing="$(SYSTEM_PACKAGES_MISSING)"; \
 	if [ -n "$$missing" ]; then \

@@ -187,6 +187,12 @@ def test_student_answers_in_work_copy_and_sees_ok_and_japanese_message(course, s
     diff = index_of(work_nb, "numerical_diff")
     page = new_page(browser, student)
     open_notebook(page, student, WORK_NB)
+    # no instructor UI: no Create Assignment panel, no formgrader or course list in the menu
+    assert page.get_by_text("Create Assignment").count() == 0
+    page.locator(".lm-MenuBar").get_by_text("Nbgrader", exact=True).click()
+    menu = page.locator(".lm-Menu").inner_text()
+    page.keyboard.press("Escape")
+    assert "Assignment List" in menu and "Formgrader" not in menu and "Course" not in menu, menu
     type_into_cell(page, diff, DIFF_OK)
     run_cells(page, 1, diff + 1)  # imports, functions, the answer, its visible test
     screenshot(page, "student-01-ok")
@@ -218,6 +224,7 @@ def test_student_answers_in_work_copy_and_sees_ok_and_japanese_message(course, s
     saved = nbformat.read(work_nb, as_version=4)
     assert "(h * 2)" in saved.cells[diff].source  # the answer is in the student's copy
     assert "(h * 2)" not in (course / "release" / A01 / f"{A01}.ipynb").read_text("utf-8")
+    assert page.goto(f"{student.url}/formgrader").status == 404  # not served to students
     page.context.close()
 
 
@@ -430,6 +437,7 @@ def test_release_notebook_left_open_by_the_instructor_stays_unchanged(course, in
     page = new_page(browser, instructor)
     open_notebook(page, instructor, path)
     type_into_cell(page, index_of(course / path, "numerical_diff"), DIFF_OK)
+    page.get_by_text("notebook is read-only").wait_for()  # JupyterLab's badge in the toolbar
     page.keyboard.press("Control+s")
     time.sleep(2.0)
     screenshot(page, "instructor-05-release-read-only")
