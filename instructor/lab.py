@@ -36,9 +36,9 @@ LECTURES = "講義"  # work/講義/<note>.ipynb
 ASSIGNMENTS = "課題"  # work/課題/<assignment>/<assignment>.ipynb
 CONFIG_DIR = ".jupyter"  # <course>/.jupyter/<mode>/, git-ignored
 
-# nbgrader 0.9.6: the lab plugins and server extensions only an instructor uses. The formgrader's
-# lab commands are registered by the course-list plugin.
-INSTRUCTOR_PLUGINS = ("@jupyter/nbgrader:create-assignment", "@jupyter/nbgrader:course-list")
+# nbgrader 0.9.6: the lab plugins and server extensions only an instructor uses.
+INSTRUCTOR_PLUGINS = ("@jupyter/nbgrader:create-assignment", "@jupyter/nbgrader:course-list",
+                      "@jupyter/nbgrader:formgrader")
 INSTRUCTOR_SERVER_EXTENSIONS = ("nbgrader.server_extensions.formgrader",
                                 "nbgrader.server_extensions.course_list")
 
