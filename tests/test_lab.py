@@ -6,13 +6,16 @@ sees in the browser is tested in test_browser.py.
 
 from __future__ import annotations
 
+import json
 import shutil
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
 
 from instructor.lab import ASSIGNMENTS, LECTURES, prepare_work, work_copies
-from tests.browser import Server, copy_course
+from tests.browser import TOKEN, Server, copy_course
 from tests.nbrun import ROOT
 
 
@@ -31,6 +34,16 @@ def test_make_lab_serves_the_work_folder_in_japanese(course):
         assert "ja_JP" in server.api("/lab/api/translations/")["data"]
         top = {item["name"] for item in server.api("/api/contents/")["content"]}
         assert top == {LECTURES, ASSIGNMENTS}  # the work folder, not the course
+        release = course / "release" / "01_gradient" / "01_gradient.ipynb"
+        before = release.read_bytes()
+        for path in ("../release/01_gradient/01_gradient.ipynb", "%2E%2E/release/x.txt"):
+            body = json.dumps({"type": "file", "format": "text", "content": "x"}).encode()
+            req = urllib.request.Request(f"{server.url}/api/contents/{path}", data=body,
+                                         method="PUT", headers={"Authorization": f"token {TOKEN}"})
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(req, timeout=10)
+            assert 400 <= refused.value.code < 500
+        assert release.read_bytes() == before and not (course / "release" / "x.txt").exists()
     finally:
         server.stop()
     assert "作業フォルダ" in server.log()
