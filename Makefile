@@ -23,7 +23,7 @@ $(BIN)/python:
 $(STAMP): $(BIN)/python requirements.txt constraints.txt pyproject.toml
 	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements.txt
 	@mkdir -p $(VENV)/share/jupyter/lab/settings
-	@printf '{\n  "@jupyterlab/translation-extension:plugin": {"locale": "ja_JP"}\n}\n' \
+	@printf '{\n  "@jupyterlab/translation-extension:plugin": {"locale": "ja_JP"},\n  "@jupyterlab/apputils-extension:notification": {"fetchNews": "false"}\n}\n' \
 	  > $(VENV)/share/jupyter/lab/settings/overrides.json
 	@touch $@
 

@@ -220,6 +220,7 @@ def test_student_answers_in_work_copy_and_sees_ok_and_japanese_message(course, s
     screenshot(page, "student-04-validate-passes")
     assert "Success! Your notebook passes all the tests." in text, text
     close_dialog(page)
+    assert page.get_by_text("公式ニュース").count() == 0  # no news prompt (overrides.json)
     save(page)
     saved = nbformat.read(work_nb, as_version=4)
     assert "(h * 2)" in saved.cells[diff].source  # the answer is in the student's copy
