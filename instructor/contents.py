@@ -4,11 +4,19 @@ JupyterLab at the course root would otherwise let an open ``release/`` or ``solu
 notebook be rewritten by autosave (or by Validate, which saves first): a committed file changed
 by merely opening it. ``ProtectedContentsManager`` reports those files as not writable (the
 ``writable`` field of the contents model, so JupyterLab opens them read-only) and refuses any
-save, rename, delete or new file under them with HTTP 403. Everything else behaves as usual.
+save, rename, delete or new file under them with HTTP 403.
+
+The masters in ``source/`` are stored without outputs (the project's rule) and JupyterLab fills in
+``metadata.language_info`` (with the Python version) as soon as a kernel starts, so a master
+merely left open would be rewritten by autosave. A notebook saved under ``masters`` is stored
+without outputs or execution counts and keeps the ``language_info`` it has on disk: a master
+opened, run and saved without edits stays byte for byte the same. Everything else behaves as
+usual.
 """
 
 from __future__ import annotations
 
+import nbformat
 from jupyter_server.services.contents.largefilemanager import AsyncLargeFileManager
 from tornado import web
 from traitlets import List, Unicode
@@ -23,9 +31,31 @@ class ProtectedContentsManager(AsyncLargeFileManager):
     protected = List(Unicode(), default_value=["release", "solutions"],
                      help="folders (relative to root_dir) the server never writes").tag(config=True)
 
-    def is_protected(self, path: str) -> bool:
+    masters = List(Unicode(), default_value=["source"],
+                   help="folders whose notebooks are saved without outputs and with the "
+                        "language_info already on disk").tag(config=True)
+
+    @staticmethod
+    def _under(path: str, folders: list[str]) -> bool:
         path = path.strip("/")
-        return any(path == folder or path.startswith(folder + "/") for folder in self.protected)
+        return any(path == folder or path.startswith(folder + "/") for folder in folders)
+
+    def is_protected(self, path: str) -> bool:
+        return self._under(path, self.protected)
+
+    async def _as_master(self, model: dict, path: str) -> dict:
+        """``model`` with outputs, execution counts and kernel-filled language_info removed."""
+        nb = nbformat.from_dict(model["content"])
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                cell.outputs, cell.execution_count = [], None
+        stored = {}
+        if await self.file_exists(path):
+            stored = (await self.get(path, content=True, type="notebook"))["content"].metadata
+        nb.metadata.pop("language_info", None)
+        if "language_info" in stored:
+            nb.metadata["language_info"] = stored["language_info"]
+        return {**model, "content": nb}
 
     def _refuse(self, path: str) -> None:
         if self.is_protected(path):
@@ -36,6 +66,9 @@ class ProtectedContentsManager(AsyncLargeFileManager):
 
     async def save(self, model, path=""):
         self._refuse(path)
+        if model.get("type") == "notebook" and model.get("content") is not None \
+                and self._under(path, self.masters):
+            model = await self._as_master(model, path)
         return await super().save(model, path)
 
     async def delete_file(self, path):

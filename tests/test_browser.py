@@ -161,6 +161,18 @@ def index_of(notebook: Path, grade_id: str) -> int:
     raise KeyError(grade_id)
 
 
+def modified(server, path: str) -> str:
+    """The server's last_modified of ``path`` (changes when a save has been written)."""
+    return server.api(f"/api/contents/{path}?content=0")["last_modified"]
+
+
+def wait_until(condition, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.2)
+
+
 def validate(page) -> str:
     """Click nbgrader's Validate button; the text of the dialog it opens (then closed)."""
     page.locator(".jp-NotebookPanel:visible .jp-Toolbar").get_by_text("Validate").click()
@@ -431,7 +443,7 @@ def test_deleted_or_renamed_work_copy_comes_back_on_next_make_lab(course, studen
         again.stop()
 
 
-def test_release_notebook_left_open_by_the_instructor_stays_unchanged(course, instructor,
+def test_notebooks_left_open_by_the_instructor_change_no_committed_file(course, instructor,
                                                                         browser):
     path = f"release/{A01}/{A01}.ipynb"
     before = (course / path).read_bytes()
@@ -442,6 +454,16 @@ def test_release_notebook_left_open_by_the_instructor_stays_unchanged(course, in
     page.keyboard.press("Control+s")
     time.sleep(2.0)
     screenshot(page, "instructor-05-release-read-only")
-    page.context.close()
     assert (course / path).read_bytes() == before
+    # a master in source/ and a lecture note, opened (the kernel fills in language_info) and
+    # saved as autosave would: no committed byte changes
+    for opened in (f"source/{A01}/{A01}.ipynb", "notebooks/01_gradient.ipynb"):
+        open_notebook(page, instructor, opened)
+        saved_at = modified(instructor, opened)
+        page.locator(".jp-NotebookPanel:visible .jp-Notebook").click()
+        page.keyboard.press("Control+s")
+        backup = (course / opened).with_name(f".~{Path(opened).name}")  # while writing
+        wait_until(lambda p=opened, t=saved_at, b=backup: modified(instructor, p) != t
+                   and not b.exists())
+    page.context.close()
     assert git_status(course) == ""

@@ -55,3 +55,24 @@ def test_other_folders_stay_writable(manager, tmp_path):
     (tmp_path / "release_notes").mkdir()
     run(manager.save({"type": "file", "format": "text", "content": "ok"}, "release_notes/a.txt"))
     assert (tmp_path / "release_notes" / "a.txt").read_text() == "ok"
+
+
+def test_a_master_run_and_saved_without_edits_stays_the_same(manager, tmp_path):
+    path = "source/01_a/01_a.ipynb"
+    master = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
+    master.metadata["language_info"] = {"name": "python"}
+    nbformat.write(master, tmp_path / path)
+    before = (tmp_path / path).read_bytes()
+    model = run(manager.get(path))
+    nb = model["content"]  # as JupyterLab has it after running the cell
+    nb.metadata["language_info"] = {"name": "python", "version": "3.11.7",
+                                    "file_extension": ".py"}
+    nb.cells[0].outputs = [nbformat.v4.new_output("stream", text="1\n")]
+    nb.cells[0].execution_count = 1
+    run(manager.save({"type": "notebook", "content": nb}, path))
+    assert (tmp_path / path).read_bytes() == before
+    nb.cells[0].source = "x = 2"  # an edit is saved, still without outputs
+    run(manager.save({"type": "notebook", "content": nb}, path))
+    saved = nbformat.read(tmp_path / path, as_version=4)
+    assert saved.cells[0].source == "x = 2" and saved.cells[0].outputs == []
+    assert saved.metadata["language_info"] == {"name": "python"}
