@@ -13,7 +13,7 @@ ifeq ($(shell id -u),0)
 LAB_FLAGS += --allow-root
 endif
 
-.PHONY: lab test install system-deps assignments lint clean-venv collect grade grades \
+.PHONY: lab instructor test install system-deps assignments lint clean-venv collect grade grades \
 	exchange-release exchange-collect exchange-feedback report
 
 $(BIN)/python:
@@ -23,25 +23,38 @@ $(BIN)/python:
 $(STAMP): $(BIN)/python requirements.txt constraints.txt pyproject.toml
 	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements.txt
 	@mkdir -p $(VENV)/share/jupyter/lab/settings
-	@printf '{\n  "@jupyterlab/translation-extension:plugin": {"locale": "ja_JP"}\n}\n' \
+	@printf '{\n  "@jupyterlab/translation-extension:plugin": {"locale": "ja_JP"},\n  "@jupyterlab/apputils-extension:notification": {"fetchNews": "false"}\n}\n' \
 	  > $(VENV)/share/jupyter/lab/settings/overrides.json
 	@touch $@
 
 install: $(STAMP)
 
+# make lab [WORK=work] [EXCHANGE=<folder>] — a student's JupyterLab on their own copies in $(WORK)/
+# (made on first run, never overwritten); make instructor — the course root with the formgrader.
+# Each mode gets its Jupyter config from .jupyter/<mode>/ (written by `python -m instructor lab`).
+WORK ?= work
+jupyter_mode = JUPYTER_CONFIG_PATH="$(CURDIR)/.jupyter/$(1)$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}"
+
 lab: $(STAMP)
+	@$(BIN)/python -m instructor lab student --work "$(WORK)" $(if $(EXCHANGE),--exchange "$(EXCHANGE)")
 	@echo "JupyterLab を http://127.0.0.1:$(PORT)/lab で起動します。止めるには Ctrl+C を 2 回押してください。"
-	$(BIN)/jupyter lab $(LAB_FLAGS) --ServerApp.root_dir=$(CURDIR)
+	$(call jupyter_mode,student) $(BIN)/jupyter lab $(LAB_FLAGS) --ServerApp.root_dir="$(abspath $(WORK))"
+
+instructor: $(STAMP)
+	@$(BIN)/python -m instructor lab instructor
+	@echo "JupyterLab (教員用, formgrader) を http://127.0.0.1:$(PORT)/lab で起動します。止めるには Ctrl+C を 2 回押してください。"
+	$(call jupyter_mode,instructor) $(BIN)/jupyter lab $(LAB_FLAGS) --ServerApp.root_dir="$(CURDIR)"
 
 NBVAL_NOTEBOOKS := $(wildcard notebooks/*.ipynb solutions/*/*.ipynb)
 
 # System packages the tests need (Debian/Ubuntu): bubblewrap for the grading sandbox,
-# PostgreSQL for the gradebook test, chromium for pages opened in a headless browser (tests).
-# Installed with apt-get as root (CI) or with passwordless sudo; otherwise the command to run is
-# printed.
+# PostgreSQL for the gradebook test, Chromium and a Japanese font for the browser tests
+# (Playwright drives /usr/bin/chromium; it never downloads a browser). Installed with apt-get as
+# root (CI) or with passwordless sudo; otherwise the command to run is printed.
 SYSTEM_PACKAGES_MISSING = $(strip $(if $(shell command -v bwrap),,bubblewrap) \
 	$(if $(wildcard /usr/lib/postgresql/*/bin/postgres),,postgresql) \
-	$(if $(wildcard /usr/bin/chromium),,chromium))
+	$(if $(wildcard /usr/bin/chromium),,chromium) \
+	$(if $(wildcard /usr/share/fonts/opentype/ipafont-gothic),,fonts-ipafont-gothic))
 system-deps:
 	@missing="$(SYSTEM_PACKAGES_MISSING)"; \
 	if [ -n "$$missing" ]; then \

@@ -39,8 +39,18 @@ def main(argv: list[str] | None = None) -> int:
     exc.add_argument("action", choices=["release", "collect", "feedback", "student-config"])
     exc.add_argument("assignment", nargs="?", help="assignment (not for student-config)")
     exc.add_argument("--force", action="store_true", help="release: replace an earlier release")
+    lab = sub.add_parser("lab", help="prepare JupyterLab: a student's work folder, or the "
+                                     "instructor's formgrader (make lab / make instructor)")
+    lab.add_argument("mode", choices=["student", "instructor"])
+    lab.add_argument("--work", type=Path, default=Path("work"),
+                     help="student: the work folder (default: <root>/work)")
+    lab.add_argument("--exchange", type=Path, default=None,
+                     help="student: the exchange folder (default: <root>/exchange)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+    if args.command == "lab":  # only what needs attention before JupyterLab's own log
+        for handler in logging.getLogger().handlers:
+            handler.setLevel(logging.WARNING)
 
     if args.command == "assignments":
         from instructor.generate import GenerationError, generate
@@ -89,6 +99,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n{len(outcomes)} submission(s), {len(problems)} not graded; wrote {csv_path}")
         for o in problems:
             print(f"  {o.student} {o.assignment}: {o.status}")
+    elif args.command == "lab":
+        from instructor.lab import prepare_instructor, prepare_student
+
+        if args.mode == "student":
+            copies, _config = prepare_student(args.work, args.root, args.exchange)
+            print(copies.report((args.root / args.work).resolve()))
+        else:
+            print(f"instructor config: {prepare_instructor(args.root)}")
     elif args.command == "grades":
         from instructor.export import summary
         from instructor.grade import Course

@@ -47,6 +47,19 @@ def exchange_config(root: Path = ROOT) -> Config:
     return config
 
 
+def ensure_exchange(path: Path) -> Path:
+    """Create the exchange root as nbgrader's release does (mode 0777) if it is missing.
+
+    An empty exchange lets the Assignments panel and the formgrader list "no assignments"
+    instead of failing with "The exchange directory does not exist".
+    """
+    path = Path(path)
+    if not path.is_dir():
+        path.mkdir(parents=True)
+        path.chmod(0o777)
+    return path
+
+
 def _action(name: str, config: Config, assignment: str, student: str | None = None, **traits):
     """nbgrader's exchange action ``name`` (e.g. "ReleaseAssignment") for ``assignment``, run."""
     coursedir = CourseDirectory(config=config)

@@ -193,7 +193,7 @@ def test_page_in_chromium_shows_figures_and_links(sqlite_course):
         images = page.eval_on_selector_all(
             "img", "els => els.map(e => [e.complete, e.naturalWidth, e.naturalHeight,"
                    " e.getBoundingClientRect().width, e.getBoundingClientRect().height, e.alt])")
-        shot = screenshot(page, "report")
+        shot = screenshot(page, "report", full_page=True)
         body = page.inner_text("body")
         hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")
         assert page.blocked == []
