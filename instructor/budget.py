@@ -1,0 +1,55 @@
+"""One output budget per graded notebook: every byte the kernel sends for its cells counts.
+
+:class:`instructor.execute.SandboxedExecute` passes each iopub message of the running cell
+through :meth:`OutputBudget.take` before nbclient looks at it. Everything counts, not only
+what becomes an output: stream text, display data *and its metadata*, ``execute_result``,
+errors (``evalue`` and the traceback lines), ``clear_output``, ``comm_open`` / ``comm_msg`` /
+``comm_close`` (widget state nbclient would keep), headers and binary buffers. Once the budget
+is spent nothing more is kept, and the caller ends the kernel and fails the rest of the
+notebook with :attr:`OutputBudget.reason`: what the grader holds in memory and writes into the
+graded notebook stays below the budget, whatever the kernel sends.
+
+Status messages are counted but always passed on (they end a cell; nbclient keeps nothing of
+them).
+"""
+
+from __future__ import annotations
+
+import json
+
+DEFAULT_BYTES = 2_000_000  # c.SandboxedExecute.output_budget in nbgrader_config.py
+
+
+def message_bytes(msg: dict) -> int:
+    """Bytes one deserialized message stands for: its JSON parts and its binary buffers."""
+    parts = [msg.get(key) for key in ("header", "parent_header", "metadata", "content")]
+    size = len(json.dumps(parts, default=str, ensure_ascii=False))
+    for buffer in msg.get("buffers") or ():
+        try:
+            size += memoryview(buffer).nbytes
+        except TypeError:
+            size += len(str(buffer))
+    return size
+
+
+class OutputBudget:
+    """Bytes a notebook's kernel may send before nothing more is kept and the kernel ends."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+        self.spent = False
+
+    @property
+    def reason(self) -> str:
+        return (f"出力の合計が上限 ({self.limit:,} バイト) を超えたため、カーネルを停止しました"
+                " (表示・メタデータ・エラー・comm メッセージをすべて数えます)")
+
+    def take(self, msg: dict) -> bool:
+        """Count ``msg``; whether it may be kept (False once the budget is spent)."""
+        self.used += message_bytes(msg)
+        if msg.get("msg_type") == "status":
+            return True
+        if self.used > self.limit:
+            self.spent = True
+        return not self.spent
