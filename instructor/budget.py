@@ -11,13 +11,39 @@ graded notebook stays below the budget, whatever the kernel sends.
 
 Status messages are counted but always passed on (they end a cell; nbclient keeps nothing of
 them).
+
+Before a message is counted it has been read into the grader's memory: :class:`LimitedClient`
+(the kernel client's class) makes zmq drop a message over ``MESSAGE_BYTES`` before reading it
+(the per-cell cap keeps less than that of any output anyway) and bounds the messages queued
+unread, so the grader holds at most ``QUEUED_MESSAGES x MESSAGE_BYTES`` of what the kernel
+sends at any time. A dropped message never scores: a test's error also comes back in the
+execute reply, and a cell whose output stops coming fails with the kernel ended.
 """
 
 from __future__ import annotations
 
 import json
 
+import zmq
+import zmq.asyncio
+from jupyter_client.asynchronous import AsyncKernelClient
+from traitlets import default
+
 DEFAULT_BYTES = 2_000_000  # c.SandboxedExecute.output_budget in nbgrader_config.py
+MESSAGE_BYTES = 1024 * 1024  # one message (frame) from the kernel, at most
+QUEUED_MESSAGES = 128  # received but not yet read, per socket
+
+
+class LimitedClient(AsyncKernelClient):
+    """The grader's kernel client: its sockets drop huge messages and queue few unread ones."""
+
+    @default("context")
+    def _context_default(self) -> zmq.asyncio.Context:
+        self._created_context = True
+        context = zmq.asyncio.Context()
+        context.setsockopt(zmq.MAXMSGSIZE, MESSAGE_BYTES)
+        context.setsockopt(zmq.RCVHWM, QUEUED_MESSAGES)
+        return context
 
 
 def message_bytes(msg: dict) -> int:

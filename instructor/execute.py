@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 
 from jupyter_client.kernelspec import KernelSpecManager
-from nbclient.exceptions import DeadKernelError
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import ensure_async, run_sync
 from nbformat.notebooknode import NotebookNode
 from nbgrader import utils
@@ -124,7 +124,8 @@ class SandboxedExecute(GradingStep, Execute):
         self.km = self.kernel_manager_class(
             kernel_name=KERNEL_NAME, config=self.config,
             kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(self._workdir / "kernels")]),
-            transport="ipc", ip=str(ipc / "k"), connection_file=str(connection_file))
+            transport="ipc", ip=str(ipc / "k"), connection_file=str(connection_file),
+            client_class="instructor.budget.LimitedClient")  # huge messages dropped unread
         self._connection_file = connection_file
         self._stopped = ""
         self._out_bytes: dict[int, int] = {}
@@ -257,6 +258,10 @@ class SandboxedExecute(GradingStep, Execute):
             self._stopped = reason
             cell.outputs.append(_error(STOPPED, f"カーネルが停止しました: {reason}"))
             self.note(f"kernel stopped at cell {cell_index}: {reason}")
+        except CellTimeoutError:  # the reply came, its output did not (stopped or dropped)
+            await self._stop_kernel(self._stopped or "カーネルからの出力が途切れました")
+            cell.outputs.append(_error(STOPPED, f"カーネルを停止しました: {self._stopped}"))
+            self.note(f"kernel stopped at cell {cell_index}: output lost ({self._stopped})")
         except ValueError as exc:  # a message the kernel's session did not sign (forked child)
             await self._stop_kernel("カーネルとの通信が壊れました")
             cell.outputs.append(_error(STOPPED, f"カーネルを停止しました: {self._stopped}"))
