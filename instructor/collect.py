@@ -37,7 +37,7 @@ File names (the name of the file; any folders around it are ignored)::
 
 ``student_id`` is letters and digits only; ``notebook`` must be a notebook of
 ``release/<assignment>`` (``01_gradient`` for ``01_gradient.ipynb``). Moodle's per-student folders
-are fine (only the file name is read).
+and Canvas's prefix are fine; they are compared with the id in the name (``conflict``, above).
 
 Where things go (nbgrader's zip_collect layout)::
 
