@@ -919,16 +919,15 @@ for _i, _arg in enumerate(sys.argv):
     if _arg == "-f" and _i + 1 < len(sys.argv):
         _ipc = os.path.dirname(os.path.abspath(sys.argv[_i + 1]))
 _NAMES = ("connection.json.exit.tmp", "connection.json.exit.json", ".exit.json.tmp", "exit.json")
-_VICTIMS = ("/proc/self/cwd/gradebook.db", os.path.join(@COURSE@, "gradebook.db"),
-            os.path.join(@COURSE@, "submitted", "honest-correct", "01_gradient",
-                         "01_gradient.ipynb"))
 """
 
+# the name the report was first written under points at @VICTIM@ (the launcher's cwd, the course
+# folder in `make grade`, is reached through /proc/self/cwd in tests/test_sandbox.py)
 IPC_SYMLINKS = IPC_FOLDER + """\
 if _ipc:
-    for _n, _name in enumerate(_NAMES):
+    for _name in _NAMES:
         try:
-            os.symlink(_VICTIMS[_n % len(_VICTIMS)], os.path.join(_ipc, _name))
+            os.symlink(@VICTIM@, os.path.join(_ipc, _name))
         except OSError:
             pass
     time.sleep(2)  # the launcher looks at the folder meanwhile
@@ -1488,8 +1487,13 @@ CASES: list[Case] = [
     Case("fill_ipc_dir", attack(FILL_IPC_DIR, after=_if("_host_disk_fillable")), score=0.0),
     Case("fill_other_dir", attack(FILL_OTHER_DIR, after=_if("_memory_fillable"))),
     # a link or fifo in the socket folder ends the sandbox: every later cell is lost (0)
-    Case("ipc_symlink_report", attack(IPC_SYMLINKS), score=0.0, status=ATTACK_ANY,
-         checks=frozenset({"gradebook", "tree", "honest"})),
+    Case("ipc_symlink_gradebook", attack(IPC_SYMLINKS.replace(
+        "@VICTIM@", 'os.path.join(@COURSE@, "gradebook.db")')), score=0.0, status=ATTACK_ANY,
+         checks=frozenset({"gradebook", "honest"})),
+    Case("ipc_symlink_classmate", attack(IPC_SYMLINKS.replace("@VICTIM@", (
+        'os.path.join(@COURSE@, "submitted", "honest-correct", "01_gradient", '
+        '"01_gradient.ipynb")'))), score=0.0, status=ATTACK_ANY,
+         checks=frozenset({"tree", "honest"})),
     Case("ipc_fifo_report", attack(IPC_FIFO), score=0.0, status=ATTACK_ANY,
          checks=frozenset({"honest"})),
     Case("ipc_forged_reason", attack(IPC_FORGED_REASON), score=0.0, status=ATTACK_ANY),
