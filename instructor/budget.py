@@ -1,16 +1,19 @@
 """One output budget per graded notebook: every byte the kernel sends for its cells counts.
 
 :class:`instructor.execute.SandboxedExecute` passes each iopub message of the running cell
-through :meth:`OutputBudget.take` before nbclient looks at it. Everything counts, not only
-what becomes an output: stream text, display data *and its metadata*, ``execute_result``,
-errors (``evalue`` and the traceback lines), ``clear_output``, ``comm_open`` / ``comm_msg`` /
-``comm_close`` (widget state nbclient would keep), headers and binary buffers. Once the budget
-is spent nothing more is kept, and the caller ends the kernel and fails the rest of the
-notebook with :attr:`OutputBudget.reason`: what the grader holds in memory and writes into the
-graded notebook stays below the budget, whatever the kernel sends.
+through :meth:`OutputBudget.take` before nbclient looks at it. Everything the kernel puts in
+a message counts, not only what becomes an output: stream text, display data *and its
+metadata*, ``execute_result``, errors (``evalue`` and the traceback lines), ``clear_output``,
+``comm_open`` / ``comm_msg`` / ``comm_close`` and binary buffers; only the envelope (message
+header, our own request's header), a few hundred bytes of fixed fields, is left out, so that
+many small prints cost what they print. Once the budget is spent nothing more is kept, and the
+caller ends the kernel and fails the rest of the notebook with :attr:`OutputBudget.reason`:
+what the grader holds in memory and writes into the graded notebook stays below the budget,
+whatever the kernel sends.
 
 Status messages are counted but always passed on (they end a cell; nbclient keeps nothing of
-them).
+them). Comm messages are counted but never passed on: grading keeps no widget state, and
+nbclient's widget handler fails on a malformed ``comm_open`` (which ended the whole notebook).
 
 Before a message is counted it has been read into the grader's memory: :class:`LimitedClient`
 (the kernel client's class) makes zmq drop a message over ``MESSAGE_BYTES`` before reading it
@@ -47,8 +50,8 @@ class LimitedClient(AsyncKernelClient):
 
 
 def message_bytes(msg: dict) -> int:
-    """Bytes one deserialized message stands for: its JSON parts and its binary buffers."""
-    parts = [msg.get(key) for key in ("header", "parent_header", "metadata", "content")]
+    """Bytes the kernel put in one deserialized message: metadata, content, binary buffers."""
+    parts = [msg.get("metadata"), msg.get("content")]
     size = len(json.dumps(parts, default=str, ensure_ascii=False))
     for buffer in msg.get("buffers") or ():
         try:
@@ -72,10 +75,12 @@ class OutputBudget:
                 " (表示・メタデータ・エラー・comm メッセージをすべて数えます)")
 
     def take(self, msg: dict) -> bool:
-        """Count ``msg``; whether it may be kept (False once the budget is spent)."""
+        """Count ``msg``; whether it may be kept: a status always, a comm message never,
+        anything else while the budget lasts (then :attr:`spent` is True)."""
         self.used += message_bytes(msg)
-        if msg.get("msg_type") == "status":
-            return True
         if self.used > self.limit:
             self.spent = True
-        return not self.spent
+        kind = msg.get("msg_type", "")
+        if kind == "status":
+            return True
+        return not (self.spent or kind.startswith("comm"))

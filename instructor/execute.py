@@ -203,15 +203,14 @@ class SandboxedExecute(GradingStep, Execute):
 
     # -- cells -------------------------------------------------------------------------------
     def process_message(self, msg, cell, cell_index):
-        if self._budget.take(msg):
-            return super().process_message(msg, cell, cell_index)
-        if not self._stopped:  # the first message over the budget: this cell fails, the rest too
+        keep = self._budget.take(msg)
+        if self._budget.spent and not self._stopped:  # this cell fails, the later ones too
             self._stopped = self._budget.reason
             cell.outputs.append(_error(STOPPED, self._budget.reason))
             self.note(f"output budget spent at cell {cell_index} ({self._budget.used:,} bytes)")
             self._budget_stop = asyncio.get_running_loop().create_task(
                 self._stop_kernel(self._budget.reason))
-        return None
+        return super().process_message(msg, cell, cell_index) if keep else None
 
     def output(self, outs, msg, display_id, cell_index):
         used = self._out_bytes.get(cell_index, 0)

@@ -125,7 +125,7 @@ def fill(code: str, ctx: Ctx) -> str:
     values = {"@COURSE@": repr(str(ctx.course)), "@CANARY@": repr(str(ctx.canary)),
               "@PORT@": str(ctx.port), "@MARKER@": repr(ctx.marker), "@TOKEN@": repr(ctx.token),
               "@TMPESC@": repr(ctx.tmp_escape), "@HOMEESC@": repr(ctx.home_escape),
-              "@FORGED@": SECRET_SUBMISSION}
+              "@FORGED@": f'" + "{SECRET_SUBMISSION[:4]}" + "{SECRET_SUBMISSION[4:]}'}
     for key, value in values.items():
         code = code.replace(key, value)
     return code
@@ -943,8 +943,9 @@ if _ipc:
     time.sleep(2)
 """
 
-# the forged reason carries SECRET_SUBMISSION only so that the harness flags it if the grader
-# records it (no student knows it): the leak check covers the notes
+# the forged reason carries SECRET_SUBMISSION (put together at run time, so that the source shown
+# in the feedback does not hold it) only so that the harness flags it if the grader records it:
+# the leak check covers the outputs, the feedback and the notes
 IPC_FORGED_REASON = IPC_FOLDER + """\
 import json
 
@@ -1480,7 +1481,8 @@ CASES: list[Case] = [
          score=RAISE_SCORE, status=ATTACK_ANY),
     Case("memory_creep", attack(MEMORY_CREEP), status=ATTACK_ANY),
     Case("fork_bomb", attack(FORK_BOMB), status=ATTACK_ANY),
-    Case("huge_output_line", attack(HUGE_OUTPUT), status=ATTACK_ANY),
+    # 50 MB is over the notebook's output budget: the kernel is ended in that cell (0)
+    Case("huge_output_line", attack(HUGE_OUTPUT), score=0.0, status=ATTACK_ANY, note="output"),
     Case("many_outputs", attack(MANY_OUTPUTS), status=ATTACK_ANY),
     Case("big_file", attack(BIG_FILE), status=ATTACK_ANY),
     # writing into the socket folder ends the sandbox at once: every later cell is lost (0)

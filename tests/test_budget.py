@@ -67,3 +67,7 @@ def test_every_part_of_a_message_counts():
     assert budget.spent and not budget.take(small)
     status = {**small, "msg_type": "status", "content": {"execution_state": "idle"}}
     assert budget.take(status), "an idle status still ends the cell"
+    fresh = OutputBudget(9_000)
+    assert fresh.take(small) and not fresh.take(comm) and not fresh.spent, "comms: never kept"
+    envelope = {**small, "header": {"pad": "h" * 9_000}, "parent_header": {"pad": "p" * 9_000}}
+    assert message_bytes(envelope) == message_bytes(small), "the envelope is not the kernel's"
