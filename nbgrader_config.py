@@ -56,6 +56,8 @@ c.SandboxedExecute.wall_budget = 300  # seconds for one whole notebook, kernel s
 c.SandboxedExecute.memory_limit = 2 * 1024**3  # address space: a bigger allocation -> MemoryError
 c.SandboxedExecute.process_limit = 64  # processes + threads inside the sandbox
 c.SandboxedExecute.max_output_bytes = 200_000  # per cell; the rest is dropped as it arrives
+c.SandboxedExecute.output_budget = 2_000_000  # bytes the kernel may send per notebook (outputs,
+# metadata, errors, comms): then nothing more is kept, the kernel is ended, later cells fail
 c.SandboxedExecute.shutdown_kernel = "immediate"  # the sandbox ends with it: no grace to wait for
 
 # Feedback: per-test points and the Japanese messages of common.testing, never the test code

@@ -8,11 +8,22 @@ in its two documented plugin slots:
   silently, so a file would vanish from the report; it also writes ``a\\b`` as one odd name,
   turns a symbolic link into a file and unpacks archives inside the archive. Ours refuses, and
   lists, any member whose path is absolute, has a drive or a ``..`` part, is a link, is encrypted
-  or unreadable, or would land on a file already written; it keeps the zip's time of each file
-  (the submission time, see below) and reads Japanese (cp932) names of zips made on Windows.
+  or unreadable, has a name part over 255 bytes, would land on a file already written or below
+  one (``x`` beside ``x/y``), or is larger than ``MAX_MEMBER_BYTES``; it keeps the zip's time of
+  each file (the submission time, see below) and reads Japanese (cp932) names of zips made on
+  Windows. A zip with more than ``MAX_MEMBERS`` members, more than ``MAX_TOTAL_BYTES``
+  uncompressed, or that expands more than ``MAX_RATIO`` times (a zip bomb) is refused whole,
+  from its directory alone, before anything is unpacked: ``collect`` refuses it with the reason
+  and does not store it; one already stored is moved to ``downloaded/<a>/quarantine/``.
 - ``StudentFileCollector`` (``ZipCollectApp.collector_plugin``) reads the student id and the
-  notebook from the *file name* (folders inside the zip are ignored) with ``NAMED_REGEXP``, checks
-  the notebook against ``release/<assignment>/`` and records why each other file was left.
+  notebook from the *file name* with ``NAMED_REGEXP``, checks the notebook against
+  ``release/<assignment>/`` and records why each other file was left. The file name is the
+  student's choice; the part the LMS writes is not: Moodle's per-student folder
+  (``<name>_<participant id>_assignsubmission_file_``) and Canvas's name prefix
+  (``<name>_<user id>_<file id>_``). When the LMS part and the id in the file name disagree -- one
+  LMS identity handing in files for two student ids, or one student id handed in by two LMS
+  identities (a student naming their upload like a classmate's) -- none of those files is
+  collected: each is reported (``conflict``) and ``submitted/<id>/`` stays as it was.
 
 Everything else is nbgrader's own: the folder layout, choosing between duplicates by timestamp,
 copying to ``submitted/<student_id>/<assignment>/`` and writing ``timestamp.txt``.
@@ -26,7 +37,7 @@ File names (the name of the file; any folders around it are ignored)::
 
 ``student_id`` is letters and digits only; ``notebook`` must be a notebook of
 ``release/<assignment>`` (``01_gradient`` for ``01_gradient.ipynb``). Moodle's per-student folders
-are fine (only the file name is read).
+and Canvas's prefix are fine; they are compared with the id in the name (``conflict``, above).
 
 Where things go (nbgrader's zip_collect layout)::
 
@@ -81,6 +92,18 @@ NOT_NOTEBOOK = "not-notebook"  # not an .ipynb
 BAD_NAME = "bad-name"  # an .ipynb whose name does not fit NAMED_REGEXP
 UNKNOWN_NOTEBOOK = "unknown-notebook"  # fits, but names no notebook of the release
 SUPERSEDED = "superseded"  # a student's older copy of a notebook collected from a newer file
+CONFLICT = "conflict"  # the LMS's folder/prefix and the student id in the file name disagree
+REFUSED_ZIP = "refused-zip"  # a stored zip over the limits, moved to quarantine/
+
+# Limits of one download (checked from the zip's directory, before anything is unpacked).
+MAX_MEMBERS = 20_000
+MAX_MEMBER_BYTES = 64 * 1024 * 1024  # one notebook, outputs included
+MAX_TOTAL_BYTES = 4 * 1024**3  # 200 students x 5 notebooks x ~4 MB
+MAX_RATIO = 100  # uncompressed / compressed, for downloads over RATIO_FROM bytes
+RATIO_FROM = 64 * 1024 * 1024
+NAME_BYTES = 255  # longest file name on Linux file systems
+MOODLE_FOLDER = re.compile(r"^(?P<who>.+_\d+)_assignsubmission_")
+CANVAS_PREFIX = re.compile(r"^(?P<who>[^_]+_\d+)_\d+_")
 
 
 class CollectError(RuntimeError):
@@ -167,6 +190,29 @@ def _unsafe(name: str, info: zipfile.ZipInfo) -> str | None:
     return None
 
 
+def zip_problem(path: Path) -> str | None:
+    """Why the zip ``path`` is refused whole (too many members, too big, a bomb), or None.
+
+    Read from the central directory only (nothing is decompressed). The declared sizes bind:
+    ``zipfile`` stops reading a member at its declared size and fails its CRC otherwise.
+    """
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        return f"unreadable zip ({exc})"
+    if len(infos) > MAX_MEMBERS:
+        return f"{len(infos):,} members (at most {MAX_MEMBERS:,})"
+    total = sum(info.file_size for info in infos)
+    if total > MAX_TOTAL_BYTES:
+        return f"{total:,} bytes once unpacked (at most {MAX_TOTAL_BYTES:,})"
+    packed = max(1, sum(info.compress_size for info in infos))
+    if total > RATIO_FROM and total / packed > MAX_RATIO:
+        return (f"expands {total / packed:,.0f} times ({packed:,} -> {total:,} bytes): "
+                "a zip bomb?")
+    return None
+
+
 def _utc(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, tz=timezone.utc).replace(tzinfo=None)
 
@@ -185,6 +231,14 @@ class SafeExtractor(ExtractorPlugin):
     def extract(self, archive_path: str, extracted_path: str) -> None:
         for item in sorted(Path(archive_path).iterdir()):
             if item.is_file() and zipfile.is_zipfile(item):
+                problem = zip_problem(item)
+                if problem is not None:  # stored before the limits existed: out of the way
+                    quarantine = Path(archive_path).parent / "quarantine"
+                    quarantine.mkdir(exist_ok=True)
+                    moved = quarantine / item.name
+                    os.replace(item, moved)
+                    self.rejected.append(Skipped(moved, REFUSED_ZIP, f"zip refused: {problem}"))
+                    continue
                 self._unzip(item, Path(extracted_path) / item.stem)
             elif item.is_file():
                 shutil.copy2(item, Path(extracted_path) / item.name)
@@ -203,20 +257,33 @@ class SafeExtractor(ExtractorPlugin):
                 if info.is_dir() or not parts:
                     continue
                 why = _unsafe(name, info)
+                if why is None and any(len(p.encode("utf-8", "surrogateescape")) > NAME_BYTES
+                                       for p in parts):
+                    why = f"a name longer than {NAME_BYTES} bytes"
+                if why is None and info.file_size > MAX_MEMBER_BYTES:
+                    why = f"{info.file_size:,} bytes (at most {MAX_MEMBER_BYTES:,})"
                 target = dest.joinpath(*parts)
-                if why is None and not target.resolve().is_relative_to(base):
-                    why = "path leaves the folder"
-                if why is None and target.exists():
-                    why = "another member has the same path"
+                try:
+                    if why is None and not target.resolve().is_relative_to(base):
+                        why = "path leaves the folder"
+                    if why is None and (target.exists() or target.is_symlink()):
+                        why = "another member has the same path"
+                    if why is None and any(p.exists() and not p.is_dir()
+                                           for p in target.parents if p.is_relative_to(dest)):
+                        why = "another member is a file where this one needs a folder"
+                except OSError as exc:
+                    why = f"unusable path ({exc.strerror})"
                 if why is not None:
                     self._reject(archive, name, why)
                     continue
-                target.parent.mkdir(parents=True, exist_ok=True)
                 try:
-                    with zf.open(info) as src, open(target, "wb") as out:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    with zf.open(info) as src, open(target, "xb") as out:
                         shutil.copyfileobj(src, out)
-                except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError) as exc:
-                    target.unlink(missing_ok=True)
+                except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError,
+                        EOFError) as exc:
+                    if target.is_file() and not target.is_symlink():
+                        target.unlink()
                     self._reject(archive, name, f"unreadable ({exc})")
                     continue
                 mtime = time.mktime(info.date_time + (0, 0, -1))  # zip times are local, no zone
@@ -236,12 +303,50 @@ class StudentFileCollector(FileNameCollectorPlugin):
         super().__init__(**kwargs)
         self.accepted: dict[Path, tuple[str, str]] = {}  # file -> (student_id, notebook)
         self.skipped: list[Skipped] = []
+        self.conflicts: dict[Path, str] = {}  # file -> why its LMS part and its name disagree
         coursedir = self.parent.coursedir
         self.notebooks = find_all_notebooks(coursedir.format_path(
             coursedir.release_directory, ".", coursedir.assignment_id))
 
+    def lms_identity(self, path: Path, match: re.Match) -> str | None:
+        """Who the LMS says handed ``path`` in (its folder or name prefix); None: no LMS part."""
+        for folder in reversed(path.parent.parts):
+            moodle = MOODLE_FOLDER.match(folder)
+            if moodle:
+                return f"Moodle {moodle['who']}"
+        prefix = re.sub(r"(?i)_late_", "_", path.name[:match.start("student_id")])
+        canvas = CANVAS_PREFIX.match(prefix)
+        return f"Canvas {canvas['who']}" if canvas else None
+
+    def find_conflicts(self, files: list[str]) -> None:
+        """Mark the files whose LMS identity and student id disagree (see the module doc)."""
+        claims = []
+        for name in files:
+            path = Path(name)
+            match = re.match(self.named_regexp, path.name)
+            if path.suffix in self.valid_ext and match is not None:
+                who = self.lms_identity(path, match)
+                if who is not None:
+                    claims.append((path, who, match["student_id"]))
+        ids_of: dict[str, set[str]] = {}
+        who_of: dict[str, set[str]] = {}
+        for _, who, sid in claims:
+            ids_of.setdefault(who, set()).add(sid)
+            who_of.setdefault(sid, set()).add(who)
+        for path, who, sid in claims:
+            if len(who_of[sid]) > 1:
+                self.conflicts[path] = (f"{sid} is handed in by {len(who_of[sid])} LMS identities "
+                                        f"({', '.join(sorted(who_of[sid]))}): none collected, "
+                                        f"submitted/{sid}/ left as it was")
+            elif len(ids_of[who]) > 1:
+                self.conflicts[path] = (f"{who} handed in files for {len(ids_of[who])} student "
+                                        f"ids ({', '.join(sorted(ids_of[who]))}): none collected")
+
     def collect(self, submitted_file: str) -> dict | None:
         path = Path(submitted_file)
+        if path in self.conflicts:
+            self.skipped.append(Skipped(path, CONFLICT, self.conflicts[path]))
+            return None
         if path.suffix not in self.valid_ext:
             kind = path.suffix or "no extension"
             self.skipped.append(Skipped(path, NOT_NOTEBOOK, f"not a notebook ({kind})"))
@@ -271,6 +376,7 @@ class _ZipCollect(ZipCollectApp):
     """ZipCollectApp that keeps what it decided (nbgrader returns it only to itself)."""
 
     def _collect_files(self, src_files):
+        self.collector_plugin_inst.find_conflicts(src_files)
         self.decided = super()._collect_files(src_files)
         return self.decided
 
@@ -308,6 +414,9 @@ def collect(zip_path: Path, assignment: str, root: Path = ROOT) -> CollectReport
         raise CollectError(f"no such file: {zip_path}")
     if not zipfile.is_zipfile(zip_path):
         raise CollectError(f"not a zip file: {zip_path}")
+    problem = zip_problem(zip_path)
+    if problem is not None:
+        raise CollectError(f"zip refused, nothing unpacked nor stored: {problem}")
     config = load_config(root)
     nblog = log.getChild("nbgrader")  # nbgrader narrates each file; the report says it once
     nblog.setLevel(logging.ERROR)

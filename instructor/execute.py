@@ -10,7 +10,9 @@ It replaces ``Execute`` in ``Autograde.autograde_preprocessors`` (``nbgrader_con
 - a kernel that dies (budget spent, ``os._exit``, a crash) or stops answering does not abort
   the notebook: the cell gets an error saying why, the remaining cells are marked as not run,
   and the tests that already passed keep their points;
-- output is capped in bytes per cell while it arrives (a 50 MB line never reaches memory).
+- output is capped in bytes per cell while it arrives (a 50 MB line never reaches memory), and
+  everything the kernel sends counts against one budget per notebook (:mod:`instructor.budget`):
+  once it is spent nothing more is kept, the kernel is ended and the remaining cells fail.
 
 What happened is appended to ``notes_file`` (one line per note) for the grading record.
 """
@@ -30,7 +32,7 @@ import time
 from pathlib import Path
 
 from jupyter_client.kernelspec import KernelSpecManager
-from nbclient.exceptions import DeadKernelError
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import ensure_async, run_sync
 from nbformat.notebooknode import NotebookNode
 from nbgrader import utils
@@ -38,10 +40,12 @@ from nbgrader.preprocessors import Execute
 from traitlets import Bool, Float, Integer
 
 from instructor import guard, sandbox
+from instructor.budget import DEFAULT_BYTES, OutputBudget
 from instructor.preprocessors import GradingStep
 
 KERNEL_NAME = "kobai-sandbox"
 STOPPED = "KernelStopped"
+EXIT_REPORT = "exit.json"  # the launcher's report, next to (not inside) the socket folder
 
 
 def _error(ename: str, message: str) -> NotebookNode:
@@ -76,6 +80,8 @@ class SandboxedExecute(GradingStep, Execute):
     file_size_limit = Integer(sandbox.Limits.file_bytes).tag(config=True)
     cpu_limit = Integer(sandbox.Limits.cpu_seconds).tag(config=True)
     max_output_bytes = Integer(200_000, help="output kept per cell (bytes)").tag(config=True)
+    output_budget = Integer(DEFAULT_BYTES, help="bytes the kernel may send for the whole notebook "
+                            "(outputs, metadata, errors, comms); then it is ended").tag(config=True)
     guard_timeout = Float(15.0, help="seconds the guard may take to answer").tag(config=True)
     unsafe = Bool(False, help="run without bubblewrap (limits and budget only)").tag(config=True)
 
@@ -98,6 +104,7 @@ class SandboxedExecute(GradingStep, Execute):
         key_file.chmod(0o600)
         launcher = [sys.executable, "-m", "instructor.sandbox",
                     "--connection-file", "{connection_file}",
+                    "--report", str(self._workdir / EXIT_REPORT),
                     "--wall", str(self.wall_budget), "--cpu", str(self.cpu_limit),
                     "--memory", str(self.memory_limit), "--processes", str(self.process_limit),
                     "--file-size", str(self.file_size_limit)]
@@ -117,10 +124,12 @@ class SandboxedExecute(GradingStep, Execute):
         self.km = self.kernel_manager_class(
             kernel_name=KERNEL_NAME, config=self.config,
             kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(self._workdir / "kernels")]),
-            transport="ipc", ip=str(ipc / "k"), connection_file=str(connection_file))
+            transport="ipc", ip=str(ipc / "k"), connection_file=str(connection_file),
+            client_class="instructor.budget.LimitedClient")  # huge messages dropped unread
         self._connection_file = connection_file
         self._stopped = ""
         self._out_bytes: dict[int, int] = {}
+        self._budget = OutputBudget(self.output_budget)
         return self.km
 
     def preprocess(self, nb, resources, retries=None):
@@ -133,7 +142,9 @@ class SandboxedExecute(GradingStep, Execute):
                 self._workdir = None
 
     def _exit_reason(self) -> str:
-        exit_file = self._connection_file.with_name(self._connection_file.name + ".exit.json")
+        if self._budget.spent:
+            return self._budget.reason
+        exit_file = self._workdir / EXIT_REPORT
         for _ in range(20):  # the launcher writes it right after the sandbox ends
             if exit_file.exists():
                 try:
@@ -191,6 +202,16 @@ class SandboxedExecute(GradingStep, Execute):
             pass
 
     # -- cells -------------------------------------------------------------------------------
+    def process_message(self, msg, cell, cell_index):
+        keep = self._budget.take(msg)
+        if self._budget.spent and not self._stopped:  # this cell fails, the later ones too
+            self._stopped = self._budget.reason
+            cell.outputs.append(_error(STOPPED, self._budget.reason))
+            self.note(f"output budget spent at cell {cell_index} ({self._budget.used:,} bytes)")
+            self._budget_stop = asyncio.get_running_loop().create_task(
+                self._stop_kernel(self._budget.reason))
+        return super().process_message(msg, cell, cell_index) if keep else None
+
     def output(self, outs, msg, display_id, cell_index):
         used = self._out_bytes.get(cell_index, 0)
         if msg.get("msg_type") in ("stream", "display_data", "execute_result",
@@ -236,6 +257,10 @@ class SandboxedExecute(GradingStep, Execute):
             self._stopped = reason
             cell.outputs.append(_error(STOPPED, f"カーネルが停止しました: {reason}"))
             self.note(f"kernel stopped at cell {cell_index}: {reason}")
+        except CellTimeoutError:  # the reply came, its output did not (stopped or dropped)
+            await self._stop_kernel(self._stopped or "カーネルからの出力が途切れました")
+            cell.outputs.append(_error(STOPPED, f"カーネルを停止しました: {self._stopped}"))
+            self.note(f"kernel stopped at cell {cell_index}: output lost ({self._stopped})")
         except ValueError as exc:  # a message the kernel's session did not sign (forked child)
             await self._stop_kernel("カーネルとの通信が壊れました")
             cell.outputs.append(_error(STOPPED, f"カーネルを停止しました: {self._stopped}"))

@@ -9,11 +9,17 @@ A grading kernel is started by this module as its *launcher* (the kernelspec's a
 2. runs the kernel inside ``bwrap`` (bubblewrap, Debian package): new user, PID, network, IPC,
    UTS and cgroup namespaces, uid/gid 65534, every capability dropped, an empty environment,
    read-only views of the system and the Python installation, the course's ``common`` package
-   read-only, and nothing else of the course; a fresh ``/tmp`` and a fresh working folder
-   (tmpfs, size-limited); the connection file read-only and the kernel's IPC socket folder
-   read-write; ``--die-with-parent`` so the sandbox dies with bwrap;
-3. kills the whole sandbox when the wall budget is spent, and writes why the kernel ended into
-   ``<connection file>.exit.json`` (read by :class:`instructor.execute.SandboxedExecute`).
+   read-only, and nothing else of the course; a fresh ``/tmp``, a fresh working folder and a
+   fresh ``/dev/shm`` (tmpfs, each size-limited; ``/dev`` itself read-only); the connection file
+   read-only and the kernel's IPC socket folder read-write; ``--die-with-parent`` so the
+   sandbox dies with bwrap;
+3. watches the socket folder (the one host folder the sandbox can write, created by the
+   grader): the whole tree, recursively, never following a link; more than a few sockets and
+   small files, or anything that is neither (a link, a fifo, a device), ends the sandbox;
+4. kills the whole sandbox when the wall budget is spent, and writes why the kernel ended into
+   the report file the grader names (``--report``), which must lie outside the socket folder:
+   the sandbox cannot reach it, and it is opened relative to its folder with
+   ``O_NOFOLLOW | O_CREAT | O_EXCL`` (read by :class:`instructor.execute.SandboxedExecute`).
 
 Why bubblewrap: it runs as root (CI, a JupyterHub server) and as an ordinary user (unprivileged
 user namespaces), needs no daemon, and the PID namespace ends every process the kernel
@@ -24,12 +30,14 @@ disabled) grading refuses unless ``--unsafe`` is given; then only the limits and
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import json
 import os
 import resource
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import sysconfig
@@ -41,6 +49,7 @@ SANDBOX_UID = 65534  # "nobody" inside the user namespace
 COURSE_PACKAGES = ("common", "instructor")  # importable inside; instructor holds the guard
 MiB = 1024 * 1024
 IPC_FOLDER_BYTES = 1 * MiB  # the socket folder holds sockets and small files only
+IPC_FOLDER_ENTRIES = 64  # files and folders in it, at any depth (a kernel makes ~7)
 
 
 @dataclass(frozen=True)
@@ -53,6 +62,7 @@ class Limits:
     processes: int = 64  # processes + threads of the sandbox user, the kernel's ~10 included
     file_bytes: int = 64 * MiB  # largest file the kernel may write
     scratch_bytes: int = 128 * MiB  # size of the tmpfs working folder and of /tmp
+    shm_bytes: int = 64 * MiB  # size of /dev/shm (tmpfs lives in the host's memory)
 
 
 def kernel_paths() -> list[Path]:
@@ -135,6 +145,8 @@ def bwrap_command(kernel_argv: list[str], *, connection_file: Path, limits: Limi
     args += ["--size", str(limits.scratch_bytes), "--tmpfs", "/tmp",
              "--dir", "/tmp/home", "--dir", "/tmp/home/.matplotlib",
              "--size", str(limits.scratch_bytes), "--tmpfs", "/scratch"]
+    # bwrap's --dev is an unbounded tmpfs with /dev/shm inside: a bounded /dev/shm, /dev read-only
+    args += ["--size", str(limits.shm_bytes), "--tmpfs", "/dev/shm", "--remount-ro", "/dev"]
     args += _system_binds()
     for path in read_only:
         args += ["--ro-bind", str(path), str(path)]
@@ -279,16 +291,74 @@ def _limit_child(limits: Limits, nproc: int | None, cgroup: PidsCgroup | None) -
         resource.setrlimit(res, (value, value))
 
 
-def _folder_bytes(folder: Path) -> int:
-    total = 0
-    with os.scandir(folder) as entries:
-        for entry in entries:
+def ipc_folder_problem(folder: Path) -> str | None:
+    """Why the socket folder's content ends the sandbox, or None while it is sockets and files.
+
+    Walks the whole tree through folder descriptors (no path is ever resolved again, so a link
+    is never followed and depth does not matter): at most ``IPC_FOLDER_ENTRIES`` entries and
+    ``IPC_FOLDER_BYTES`` bytes of files; a link, fifo or device, or a folder that cannot be
+    read, is a problem at once (fail closed).
+    """
+    try:
+        top = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError as exc:
+        return f"the socket folder cannot be read ({exc.strerror})"
+    pending, entries, size = [top], 0, 0
+    try:
+        while pending:
+            fd = pending.pop()
             try:
-                if entry.is_file(follow_symlinks=False):
-                    total += entry.stat(follow_symlinks=False).st_size
-            except OSError:
-                pass
-    return total
+                names = os.listdir(fd)
+            except OSError as exc:
+                return f"a folder in the socket folder cannot be read ({exc.strerror})"
+            for name in names:
+                entries += 1
+                if entries > IPC_FOLDER_ENTRIES:
+                    return f"more than {IPC_FOLDER_ENTRIES} entries"
+                try:
+                    info = os.stat(name, dir_fd=fd, follow_symlinks=False)
+                except FileNotFoundError:  # removed meanwhile
+                    continue
+                if stat.S_ISDIR(info.st_mode):
+                    try:
+                        pending.append(os.open(name, os.O_RDONLY | os.O_DIRECTORY
+                                               | os.O_NOFOLLOW, dir_fd=fd))
+                    except OSError as exc:
+                        return f"a folder in the socket folder cannot be read ({exc.strerror})"
+                elif stat.S_ISREG(info.st_mode):
+                    size += info.st_size
+                    if size > IPC_FOLDER_BYTES:
+                        return f"more than {IPC_FOLDER_BYTES:,} bytes of files"
+                elif not stat.S_ISSOCK(info.st_mode):
+                    return f"{name!r} is a link, fifo or device"
+            if fd != top:
+                os.close(fd)
+    finally:
+        for fd in pending:
+            os.close(fd)
+        with contextlib.suppress(OSError):
+            os.close(top)
+    return None
+
+
+def write_report(path: Path, report: dict) -> None:
+    """Write the exit report to ``path`` without following any link in its last part.
+
+    The folder is the grader's (outside the socket folder); the file is created anew next to
+    it (``O_CREAT | O_EXCL | O_NOFOLLOW`` relative to the folder's descriptor), then renamed.
+    """
+    folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    tmp = f".{path.name}.tmp"
+    try:
+        with contextlib.suppress(FileNotFoundError):  # left by a launcher killed while writing
+            os.unlink(tmp, dir_fd=folder)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600,
+                     dir_fd=folder)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(report, fh, ensure_ascii=False)
+        os.replace(tmp, path.name, src_dir_fd=folder, dst_dir_fd=folder)
+    finally:
+        os.close(folder)
 
 
 def _describe(returncode: int, budget_spent: bool, limits: Limits) -> str:
@@ -309,9 +379,11 @@ def _describe(returncode: int, budget_spent: bool, limits: Limits) -> str:
     return f"終了しました (終了コード {returncode})"
 
 
-def launch(kernel_argv: list[str], connection_file: Path, limits: Limits, *,
+def launch(kernel_argv: list[str], connection_file: Path, limits: Limits, *, report_file: Path,
            sandbox: bool, read_only: list[Path], mpl_cache: Path | None = None) -> int:
     """Run the kernel (sandboxed or not) under the limits and the budget; its exit code."""
+    if not _outside(report_file, connection_file.parent):
+        raise ValueError(f"the report {report_file} must not be in the socket folder")
     env = kernel_environment(os.environ.get("NBGRADER_EXECUTION"))
     if sandbox:
         argv = bwrap_command(kernel_argv, connection_file=connection_file, limits=limits,
@@ -343,7 +415,7 @@ def launch(kernel_argv: list[str], connection_file: Path, limits: Limits, *,
 
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, forward)
-    budget_spent = flooded = False
+    budget_spent, flooded = False, None
     deadline = started + limits.wall_seconds
     while True:
         try:
@@ -352,7 +424,7 @@ def launch(kernel_argv: list[str], connection_file: Path, limits: Limits, *,
         except subprocess.TimeoutExpired:
             pass
         # the socket folder is the one host folder the kernel can write: sockets only
-        flooded = flooded or _folder_bytes(connection_file.parent) > IPC_FOLDER_BYTES
+        flooded = flooded or ipc_folder_problem(connection_file.parent)
         budget_spent = time.monotonic() >= deadline
         if budget_spent or flooded:
             forward(signal.SIGKILL, None)
@@ -369,23 +441,29 @@ def launch(kernel_argv: list[str], connection_file: Path, limits: Limits, *,
               "seconds": round(time.monotonic() - started, 3),
               "reason": ("ソケット用のフォルダにファイルを書き込んだため停止しました" if flooded
                          else _describe(returncode, budget_spent, limits))}
-    exit_file = connection_file.with_name(connection_file.name + ".exit.json")
-    tmp = exit_file.with_suffix(".tmp")
-    tmp.write_text(json.dumps(report, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp, exit_file)
+    if flooded:
+        report["socket_folder"] = flooded
+    write_report(report_file, report)
     return 0 if returncode == 0 else 1
+
+
+def _outside(report: Path, folder: Path) -> bool:
+    return not report.parent.resolve().is_relative_to(folder.resolve())
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m instructor.sandbox",
                                      description="Run a grading kernel in the sandbox.")
     parser.add_argument("--connection-file", required=True, type=Path)
+    parser.add_argument("--report", required=True, type=Path,
+                        help="where to write why the kernel ended (outside the socket folder)")
     parser.add_argument("--wall", type=float, default=Limits.wall_seconds)
     parser.add_argument("--cpu", type=int, default=Limits.cpu_seconds)
     parser.add_argument("--memory", type=int, default=Limits.memory_bytes)
     parser.add_argument("--processes", type=int, default=Limits.processes)
     parser.add_argument("--file-size", type=int, default=Limits.file_bytes)
     parser.add_argument("--scratch-size", type=int, default=Limits.scratch_bytes)
+    parser.add_argument("--shm-size", type=int, default=Limits.shm_bytes)
     parser.add_argument("--mpl-cache", type=Path, default=None)
     parser.add_argument("--ro", type=Path, action="append", default=[],
                         help="a folder the kernel may read (repeat)")
@@ -395,9 +473,9 @@ def main(argv: list[str] | None = None) -> int:
     _die_with_parent()  # a grader killed mid-run takes its kernels with it
     kernel = args.kernel[1:] if args.kernel[:1] == ["--"] else args.kernel
     limits = Limits(args.wall, args.cpu, args.memory, args.processes, args.file_size,
-                    args.scratch_size)
-    return launch(kernel, args.connection_file, limits, sandbox=not args.unsafe,
-                  read_only=args.ro, mpl_cache=args.mpl_cache)
+                    args.scratch_size, args.shm_size)
+    return launch(kernel, args.connection_file, limits, report_file=args.report,
+                  sandbox=not args.unsafe, read_only=args.ro, mpl_cache=args.mpl_cache)
 
 
 if __name__ == "__main__":

@@ -124,7 +124,8 @@ def status_matches(status: str, accepted: tuple[str, ...]) -> bool:
 def fill(code: str, ctx: Ctx) -> str:
     values = {"@COURSE@": repr(str(ctx.course)), "@CANARY@": repr(str(ctx.canary)),
               "@PORT@": str(ctx.port), "@MARKER@": repr(ctx.marker), "@TOKEN@": repr(ctx.token),
-              "@TMPESC@": repr(ctx.tmp_escape), "@HOMEESC@": repr(ctx.home_escape)}
+              "@TMPESC@": repr(ctx.tmp_escape), "@HOMEESC@": repr(ctx.home_escape),
+              "@FORGED@": f'" + "{SECRET_SUBMISSION[:4]}" + "{SECRET_SUBMISSION[4:]}'}
     for key, value in values.items():
         code = code.replace(key, value)
     return code
@@ -905,6 +906,155 @@ for _folder in (os.path.dirname(@HOMEESC@), "/", "/var", "/opt", "/srv", "/mnt",
 _memory_fillable = _written >= 512 * (1 << 20)
 """
 
+# -- writes on the host through the socket folder (the launcher runs there as the grader) -------
+# The launcher used to write its exit report as "<connection file>.exit.tmp" in the socket
+# folder, then rename it; these plant links, fifos and folders under the names it used and uses.
+IPC_FOLDER = """\
+import os
+import sys
+import time
+
+_ipc = None
+for _i, _arg in enumerate(sys.argv):
+    if _arg == "-f" and _i + 1 < len(sys.argv):
+        _ipc = os.path.dirname(os.path.abspath(sys.argv[_i + 1]))
+_NAMES = ("connection.json.exit.tmp", "connection.json.exit.json", ".exit.json.tmp", "exit.json")
+"""
+
+# the name the report was first written under points at @VICTIM@ (the launcher's cwd, the course
+# folder in `make grade`, is reached through /proc/self/cwd in tests/test_sandbox.py)
+IPC_SYMLINKS = IPC_FOLDER + """\
+if _ipc:
+    for _name in _NAMES:
+        try:
+            os.symlink(@VICTIM@, os.path.join(_ipc, _name))
+        except OSError:
+            pass
+    time.sleep(2)  # the launcher looks at the folder meanwhile
+"""
+
+IPC_FIFO = IPC_FOLDER + """\
+if _ipc:
+    for _name in _NAMES:
+        try:
+            os.mkfifo(os.path.join(_ipc, _name))  # a launcher that opens it waits forever
+        except OSError:
+            pass
+    time.sleep(2)
+"""
+
+# the forged reason carries SECRET_SUBMISSION (put together at run time, so that the source shown
+# in the feedback does not hold it) only so that the harness flags it if the grader records it:
+# the leak check covers the outputs, the feedback and the notes
+IPC_FORGED_REASON = IPC_FOLDER + """\
+import json
+
+if _ipc:
+    for _name in _NAMES[:1] + _NAMES[2:3]:
+        try:
+            os.mkdir(os.path.join(_ipc, _name))  # the launcher's write fails on a folder...
+        except OSError:
+            pass
+    _forged = {"returncode": 0, "budget_spent": False, "seconds": 0.0,
+               "reason": "forged by the student @FORGED@"}
+    for _name in _NAMES[1:2] + _NAMES[3:]:
+        try:  # ...and the student's report is read instead
+            with open(os.path.join(_ipc, _name), "w") as _fh:
+                json.dump(_forged, _fh)
+        except OSError:
+            pass
+    os._exit(0)
+"""
+
+IPC_NESTED_FLOOD = IPC_FOLDER + """\
+if _ipc:
+    _path = _ipc
+    try:
+        for _ in range(200):  # 100 MB, 512 KB per folder level: the top level stays empty
+            _path = os.path.join(_path, "d")
+            os.mkdir(_path)
+            with open(os.path.join(_path, "f"), "wb") as _fh:
+                _fh.write(b"n" * (512 * 1024))
+    except OSError:
+        pass
+    time.sleep(2)
+"""
+
+TMPFS_FILL = """\
+import os
+
+_written = 0
+for _n in range(17):  # 17 x 60 MB = 1 GB, each file below the 64 MB file-size limit
+    try:
+        with open(os.path.join(@FOLDER@, f"kadv-fill-{_n}"), "wb") as _fh:
+            for _ in range(60):
+                _fh.write(b"m" * (1 << 20))
+                _written += 1 << 20
+    except OSError:
+        break
+for _n in range(17):
+    try:
+        os.remove(os.path.join(@FOLDER@, f"kadv-fill-{_n}"))
+    except OSError:
+        pass
+_host_memory_fillable = _written >= 512 * (1 << 20)
+"""
+
+# -- floods the old per-cell output cap did not count (each sends 100 MB) --------------------------
+FLOODS = {
+    "display_metadata": """\
+from IPython.display import display
+
+for _ in range(100):
+    display({"text/plain": "ok"}, raw=True, metadata={"pad": "m" * (1 << 20)})
+""",
+    "execute_result": """\
+class _Big:
+    def _repr_html_(self):
+        return "h" * (1 << 20)
+
+from IPython.display import display
+
+for _ in range(100):
+    display(_Big())
+""",
+    "error_evalue": """\
+from IPython import get_ipython
+
+for _ in range(100):
+    try:
+        raise ValueError("e" * (1 << 20))
+    except ValueError:
+        get_ipython().showtraceback()
+""",
+    "comm_msg": """\
+from IPython import get_ipython
+
+_k = get_ipython().kernel
+for _i in range(100):
+    _k.session.send(_k.iopub_socket, "comm_msg",
+                    {"comm_id": f"c{_i}", "data": {"state": {"v": "c" * (1 << 20)}}},
+                    parent=_k.get_parent(), ident=b"comm")
+""",
+    "small_comm_storm": """\
+from IPython import get_ipython
+
+_k = get_ipython().kernel
+for _i in range(20_000):  # 20 000 x 10 KB of widget state: small messages, 200 MB in all
+    _k.session.send(_k.iopub_socket, "comm_open",
+                    {"comm_id": f"o{_i}", "target_name": "jupyter.widget",
+                     "data": {"state": {"v": "o" * 10_000}}},
+                    parent=_k.get_parent(), ident=b"comm")
+""",
+    "clear_output_storm": """\
+from IPython.display import clear_output, display
+
+for _ in range(2_000):
+    display({"text/plain": "k" * 100_000}, raw=True)
+    clear_output(wait=True)
+""",
+}
+
 # -- reading what is not the student's ----------------------------------------------------------
 READ_MASTER = """\
 import json
@@ -1331,12 +1481,32 @@ CASES: list[Case] = [
          score=RAISE_SCORE, status=ATTACK_ANY),
     Case("memory_creep", attack(MEMORY_CREEP), status=ATTACK_ANY),
     Case("fork_bomb", attack(FORK_BOMB), status=ATTACK_ANY),
-    Case("huge_output_line", attack(HUGE_OUTPUT), status=ATTACK_ANY),
+    # 50 MB is over the notebook's output budget: the kernel is ended in that cell (0)
+    Case("huge_output_line", attack(HUGE_OUTPUT), score=0.0, status=ATTACK_ANY, note="output"),
     Case("many_outputs", attack(MANY_OUTPUTS), status=ATTACK_ANY),
     Case("big_file", attack(BIG_FILE), status=ATTACK_ANY),
     # writing into the socket folder ends the sandbox at once: every later cell is lost (0)
     Case("fill_ipc_dir", attack(FILL_IPC_DIR, after=_if("_host_disk_fillable")), score=0.0),
     Case("fill_other_dir", attack(FILL_OTHER_DIR, after=_if("_memory_fillable"))),
+    # a link or fifo in the socket folder ends the sandbox: every later cell is lost (0)
+    Case("ipc_symlink_gradebook", attack(IPC_SYMLINKS.replace(
+        "@VICTIM@", 'os.path.join(@COURSE@, "gradebook.db")')), score=0.0, status=ATTACK_ANY,
+         checks=frozenset({"gradebook", "honest"})),
+    Case("ipc_symlink_classmate", attack(IPC_SYMLINKS.replace("@VICTIM@", (
+        'os.path.join(@COURSE@, "submitted", "honest-correct", "01_gradient", '
+        '"01_gradient.ipynb")'))), score=0.0, status=ATTACK_ANY,
+         checks=frozenset({"tree", "honest"})),
+    Case("ipc_fifo_report", attack(IPC_FIFO), score=0.0, status=ATTACK_ANY,
+         checks=frozenset({"honest"})),
+    Case("ipc_forged_reason", attack(IPC_FORGED_REASON), score=0.0, status=ATTACK_ANY),
+    Case("ipc_nested_flood", attack(IPC_NESTED_FLOOD), score=0.0, status=ATTACK_ANY),
+    Case("dev_shm_fill", attack(TMPFS_FILL.replace("@FOLDER@", '"/dev/shm"'),
+                                after=_if("_host_memory_fillable"))),
+    Case("dev_fill", attack(TMPFS_FILL.replace("@FOLDER@", '"/dev"'),
+                            after=_if("_host_memory_fillable"))),
+    # one output budget per notebook: the kernel is ended in the first answer cell (0)
+    *[Case(f"flood_{kind}", attack(code), score=0.0, status=ATTACK_ANY,
+           note="output") for kind, code in FLOODS.items()],
     # -- confidentiality: the master, the gradebook, the config, classmates ------------------
     Case("read_master", attack(READ_MASTER, after=STEAL)),
     Case("read_gradebook", attack(READ_GRADEBOOK)),

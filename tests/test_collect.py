@@ -17,8 +17,11 @@ import pytest
 
 from instructor.collect import (
     BAD_NAME,
+    CONFLICT,
+    MAX_MEMBERS,
     NAMED_REGEXP,
     NOT_NOTEBOOK,
+    REFUSED_ZIP,
     SUPERSEDED,
     UNKNOWN_NOTEBOOK,
     UNSAFE,
@@ -203,3 +206,107 @@ def test_refuses_what_is_not_a_zip_or_has_no_release(course, tmp_path, lms_zip):
     with pytest.raises(CollectError, match="make assignments"):
         collect(lms_zip, "00_missing", course)
     assert not (course / "submitted").exists()
+
+
+# -- attacks, written the way a student who reads this repository would ---------------------------
+def test_an_upload_named_like_a_classmates_replaces_nothing(course, answers, tmp_path):
+    """Moodle: each student's files sit in the folder Moodle names after them; Canvas: in the
+    name prefix Canvas writes. The student id in the file name is the student's own choice."""
+    first = _write_zip(tmp_path / "first.zip", [
+        ("Taro Yamada_101_assignsubmission_file_/s1234567_99_toy.ipynb", answers["right"], T_OLD),
+        ("Hanako Sato_202_assignsubmission_file_/s7654321_99_toy.ipynb", answers["wrong"], T_OLD),
+    ])
+    collect(first, NAME, course)
+    victim = course / "submitted" / "s1234567" / NAME / NOTEBOOK
+    assert victim.read_bytes() == answers["right"]
+
+    # Hanako uploads a later file named like Taro's (Moodle), Jiro does the same on Canvas
+    later = _write_zip(tmp_path / "later.zip", [
+        ("Hanako Sato_202_assignsubmission_file_/s1234567_99_toy.ipynb", answers["wrong"], T_NEW),
+        ("satojiro_303_909_s7654321_99_toy.ipynb", answers["right"], T_NEW),
+        ("satojiro_303_910_s3333333_99_toy.ipynb", answers["right"], T_NEW),
+    ])
+    report = collect(later, NAME, course)
+
+    assert victim.read_bytes() == answers["right"], "the classmate's submission was replaced"
+    hanako = course / "submitted" / "s7654321" / NAME / NOTEBOOK
+    assert hanako.read_bytes() == answers["wrong"]
+    assert not (course / "submitted" / "s3333333").exists()
+    conflicts = {s.path.name: s.detail for s in report.skipped if s.kind == CONFLICT}
+    assert set(conflicts) == {"s1234567_99_toy.ipynb", "s7654321_99_toy.ipynb",
+                              "satojiro_303_909_s7654321_99_toy.ipynb",
+                              "satojiro_303_910_s3333333_99_toy.ipynb"}, report.format(course)
+    assert any("Moodle Hanako Sato_202" in d and "Moodle Taro Yamada_101" in d
+               for d in conflicts.values())
+    assert "[conflict]" in report.format(course)
+    assert report.students == []
+
+
+def test_bad_members_are_reported_and_block_no_one(course, answers, tmp_path):
+    long_name = "n" * 300 + ".ipynb"
+    bad = _write_zip(tmp_path / "bad.zip", [
+        ("s1234567_99_toy.ipynb", answers["right"], T_MID),
+        ("x", b"a file", T_MID),  # then x/y: a member below a file
+        ("x/s7654321_99_toy.ipynb", answers["right"], T_MID),
+        (f"s2222222_{long_name}", answers["right"], T_MID),  # a name over 255 bytes
+        (f"{'d' * 300}/s3333333_99_toy.ipynb", answers["right"], T_MID),  # a folder over 255
+    ])
+    report = collect(bad, NAME, course)
+    assert report.students == ["s1234567"]
+    unsafe = {s.member: s.detail for s in report.skipped if s.kind == UNSAFE}
+    assert set(unsafe) == {"x/s7654321_99_toy.ipynb", f"s2222222_{long_name}",
+                           f"{'d' * 300}/s3333333_99_toy.ipynb"}, report.format(course)
+    assert "folder" in unsafe["x/s7654321_99_toy.ipynb"]
+    assert "255" in unsafe[f"s2222222_{long_name}"]
+    # a later, good download still goes in, and the bad one is reported again, nothing more
+    good = _write_zip(tmp_path / "good.zip", [("s7654321_99_toy.ipynb", answers["right"], T_NEW)])
+    again = collect(good, NAME, course)
+    assert again.students == ["s1234567", "s7654321"]
+    assert {s.member for s in again.skipped if s.kind == UNSAFE} == set(unsafe)
+
+
+def _bomb(path: Path, members: int, size: int) -> Path:
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        for i in range(members):
+            info = zipfile.ZipInfo(f"s{i:07d}_99_toy.ipynb", T_MID)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with zf.open(info, "w") as out:
+                chunk = b" " * (1 << 20)
+                for _ in range(size // len(chunk)):
+                    out.write(chunk)
+    return path
+
+
+def test_a_zip_bomb_is_refused_without_unpacking(course, tmp_path):
+    bomb = _bomb(tmp_path / "bomb.zip", members=16, size=32 * 1024 * 1024)  # 512 MB
+    assert bomb.stat().st_size < 1024 * 1024
+    with pytest.raises(CollectError, match="zip bomb"):
+        collect(bomb, NAME, course)
+    downloaded = course / "downloaded"
+    unpacked = sum(p.stat().st_size for p in downloaded.rglob("*") if p.is_file()) \
+        if downloaded.exists() else 0
+    assert unpacked == 0
+    assert not (course / "submitted").exists()
+
+
+def test_limits_on_count_size_and_a_stored_bomb_is_quarantined(course, answers, tmp_path):
+    many = tmp_path / "many.zip"
+    with zipfile.ZipFile(many, "w") as zf:
+        for i in range(MAX_MEMBERS + 1):
+            zf.writestr(zipfile.ZipInfo(f"f{i}.txt", T_MID), b"")
+    with pytest.raises(CollectError, match="members"):
+        collect(many, NAME, course)
+    one_big = _bomb(tmp_path / "one.zip", members=1, size=80 * 1024 * 1024)
+    with pytest.raises(CollectError, match="zip bomb"):
+        collect(one_big, NAME, course)
+    # a bomb stored by an earlier version of collect: moved aside once, later runs go on
+    good = _write_zip(tmp_path / "good.zip", [("s1234567_99_toy.ipynb", answers["right"], T_MID)])
+    collect(good, NAME, course)
+    archive = course / "downloaded" / NAME / "archive"
+    (archive / "old-bomb.zip").write_bytes(_bomb(tmp_path / "b2.zip", 16, 32 << 20).read_bytes())
+    report = collect(good, NAME, course)
+    refused = [s for s in report.skipped if s.kind == REFUSED_ZIP]
+    assert [s.path.name for s in refused] == ["old-bomb.zip"]
+    assert refused[0].path.parent.name == "quarantine" and refused[0].path.is_file()
+    assert report.students == ["s1234567"]
+    assert [s.kind for s in collect(good, NAME, course).skipped] == []

@@ -155,3 +155,94 @@ def test_command_line_actions(course):
     assert command("release", NAME, course) == (
         f"released to {course.resolve() / 'exchange' / 'kobai-enshu' / 'outbound' / NAME}\n")
     assert command("collect", NAME, course) == f"{NAME}: collected: 0 student(s)\n"
+
+
+# -- attacks on collect, written the way a student on the shared machine would --------------------
+def _inbound(course: Path) -> Path:
+    return course / "exchange" / "kobai-enshu" / "inbound"
+
+
+def _entry(course: Path, student: str, timestamp: str = "2024-05-01 10:00:00.000000 UTC") -> Path:
+    """An inbound submission made by hand (what nbgrader's submit makes, without nbgrader)."""
+    entry = _inbound(course) / f"{student}+{NAME}+{timestamp}+{student}rand"
+    entry.mkdir()
+    nb = nbformat.read(course / "release" / NAME / NOTEBOOK, as_version=4)
+    (cell,) = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")]
+    cell.source = f"# 答案 {student}\n{CORRECT_ANSWER}"
+    nbformat.write(nb, entry / NOTEBOOK)
+    (entry / "timestamp.txt").write_text(timestamp.removesuffix(" UTC"))
+    return entry
+
+
+def _quarantined(course: Path) -> list[str]:
+    folder = course / "exchange" / "kobai-enshu" / "quarantine"
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+def test_collect_refuses_links_foreign_owners_and_bad_names_and_collects_the_rest(course):
+    import os
+    import pwd
+
+    from instructor.exchange import collect_report
+
+    release_assignment(NAME, course)
+    honest = _entry(course, "s1111111")
+    inbound = _inbound(course)
+    master = course / "source" / NAME
+    # 1. the whole entry is a link to the master's folder
+    (inbound / f"s3333333+{NAME}+2024-05-01 11:00:00.000000 UTC+x").symlink_to(master)
+    # 2. a real folder whose notebook is a link to the master notebook
+    linked = _entry(course, "s4444444")
+    (linked / NOTEBOOK).unlink()
+    (linked / NOTEBOOK).symlink_to(master / NOTEBOOK)
+    # 3. a fifo inside (copying it would hang the collector)
+    fifo = _entry(course, "s5555555")
+    os.mkfifo(fifo / "notes.txt")
+    # 4. a timestamp nbgrader cannot parse (aborted collect for everyone, on every run)
+    _entry(course, "s6666666", timestamp="yesterday-ish")
+    # 5. named after a classmate with an account ("nobody") but written by someone else (us)
+    _entry(course, "nobody")
+    # 6. named after a student without an account, written by another account
+    foreign = _entry(course, "s7777777")
+    nobody = pwd.getpwnam("nobody")
+    for path in (foreign, *foreign.iterdir()):
+        os.chown(path, nobody.pw_uid, nobody.pw_gid)
+
+    students, refused = collect_report(NAME, course)
+
+    assert students == ["s1111111"]
+    submitted = course / "submitted"
+    assert sorted(p.name for p in submitted.iterdir()) == ["s1111111"]
+    text = (submitted / "s1111111" / NAME / NOTEBOOK).read_text(encoding="utf-8")
+    assert "答案 s1111111" in text
+    assert not list(submitted.rglob("*.collecting"))
+    why = dict(refused)
+    assert len(why) == 6, refused
+    assert "symbolic link" in why[f"s3333333+{NAME}+2024-05-01 11:00:00.000000 UTC+x"]
+    assert any("symbolic link" in w and k.startswith("s4444444") for k, w in why.items())
+    assert any("fifo" in w and k.startswith("s5555555") for k, w in why.items())
+    assert any("timestamp" in w and k.startswith("s6666666") for k, w in why.items())
+    assert any("not by nobody" in w and k.startswith("nobody") for k, w in why.items())
+    assert any("owned by nobody" in w and k.startswith("s7777777") for k, w in why.items())
+    # quarantined and reported once: the next run sees only the honest entry, still collected
+    assert len(_quarantined(course)) == 6
+    assert sorted(p.name for p in inbound.iterdir()) == [honest.name]
+    assert (master / NOTEBOOK).is_file(), "the master is untouched (the link was moved, not it)"
+    assert collect_report(NAME, course) == (["s1111111"], [])
+    assert "REFUSED" not in command("collect", NAME, course)
+
+
+def test_a_bad_timestamp_in_a_collected_submission_blocks_nothing(course):
+    from instructor.exchange import collect_report
+
+    release_assignment(NAME, course)
+    _entry(course, "s1111111")
+    assert collect_report(NAME, course) == (["s1111111"], [])
+    stamp = course / "submitted" / "s1111111" / NAME / "timestamp.txt"
+    stamp.write_text("not a time")  # what the student wrote into their own timestamp.txt
+    _entry(course, "s2222222")
+    newer = _entry(course, "s1111111", timestamp="2024-05-02 10:00:00.000000 UTC")
+    students, refused = collect_report(NAME, course)
+    assert (students, refused) == (["s1111111", "s2222222"], [])
+    assert stamp.read_text() == "2024-05-02 10:00:00.000000"  # unreadable counts as older
+    assert newer.exists()

@@ -2,7 +2,10 @@
 
 Each test launches a small Python program in place of the kernel, the way grading launches
 the kernel, and reads what the program could and could not do from a file it writes into its
-socket folder (the only folder it can write that we can read). ``test_ordinary_user`` runs the
+socket folder (the only folder it can write that we can read); the launcher's exit report is
+written next to the socket folder, where the sandbox cannot reach. The host-write attacks below
+(links, fifos and folders planted in the socket folder, nested floods, /dev and /dev/shm) are
+written the way a student who reads this repository would. ``test_ordinary_user`` runs the
 same launcher as an unprivileged user (uid 65534 when the tests run as root), because the
 sandbox must hold for an instructor on a laptop as well as for root in CI.
 """
@@ -36,7 +39,7 @@ def _alive(marker: str) -> list[str]:
 
 def _launch(tmp_path: Path, code: str, *, python: str = sys.executable,
             launcher: list[str] | None = None, read_only: list[Path] | None = None,
-            **limits) -> tuple[dict, dict, float]:
+            cwd: Path | None = None, timeout: float = 120, **limits) -> tuple[dict, dict, float]:
     """Run ``code`` as the sandboxed "kernel"; (what it reported, the exit report, seconds)."""
     ipc = tmp_path / "ipc"
     ipc.mkdir(exist_ok=True)
@@ -59,13 +62,16 @@ def _launch(tmp_path: Path, code: str, *, python: str = sys.executable,
     for path in read_only:
         opts += ["--ro", str(path)]
     launcher = launcher or [sys.executable, "-m", "instructor.sandbox"]
-    cmd = launcher + ["--connection-file", str(conn), *opts, "--", python, "-c", program]
+    report = tmp_path / "exit.json"
+    cmd = launcher + ["--connection-file", str(conn), "--report", str(report), *opts, "--",
+                      python, "-c", program]
     started = time.monotonic()
-    subprocess.run(cmd, check=False, timeout=120, env={**os.environ, "KOBAI_SECRET": "s3cret"})
+    subprocess.run(cmd, check=False, timeout=timeout, cwd=cwd,
+                   env={**os.environ, "KOBAI_SECRET": "s3cret"})
     seconds = time.monotonic() - started
     result = ipc / "result.json"
     reported = json.loads(result.read_text()) if result.exists() else {}
-    exit_report = json.loads((ipc / "connection.json.exit.json").read_text())
+    exit_report = json.loads(report.read_text())
     return reported, exit_report, seconds
 
 
@@ -239,3 +245,153 @@ RESULT["course_visible"] = os.path.exists({str(ROOT / 'nbgrader_config.py')!r})
     assert reported["uid"] == sandbox.SANDBOX_UID
     assert reported["course_visible"] is False
     assert reported["children"] < 40
+
+
+# -- writes on the host ---------------------------------------------------------------------------
+# A student's notebook knows the launcher's old habits from this repository: it wrote its exit
+# report to "<connection file>.exit.tmp" in the socket folder, then renamed it. Each attack plants
+# something under that name (and the final one) and checks nothing of the host changed.
+PLANT = """
+import os, sys
+ipc = os.path.dirname({conn!r})
+os.chdir(ipc)
+kind = {kind!r}
+try:
+    for name in ("connection.json.exit.tmp", "connection.json.exit.json", ".exit.json.tmp",
+                 "exit.json"):
+        if kind == "symlink-cwd":  # /proc/self of the launcher: its cwd is the course
+            os.symlink("/proc/self/cwd/gradebook.db", name)
+        elif kind == "symlink-classmate":
+            os.symlink({victim!r}, name)
+        elif kind == "fifo":
+            os.mkfifo(name)
+        elif kind == "folder":
+            os.mkdir(name)
+        elif kind == "hardlink":
+            os.link({conn!r}, name)
+    if kind == "folder":
+        with open("connection.json.exit.json.forged", "w") as fh:
+            fh.write('{{"returncode": 0, "reason": "FORGED"}}')
+    RESULT["planted"] = sorted(os.listdir("."))
+except OSError as exc:
+    RESULT["planted"] = type(exc).__name__ + ": " + str(exc)
+report()
+import time
+time.sleep(5)  # the launcher looks at the socket folder meanwhile
+"""
+
+
+def _course_with_victims(tmp_path: Path) -> tuple[Path, dict[Path, bytes]]:
+    course = tmp_path / "course"
+    victim = course / "submitted" / "s2222222" / "01_gradient" / "01_gradient.ipynb"
+    victim.parent.mkdir(parents=True)
+    victim.write_text('{"cells": [], "classmate": true}')
+    (course / "gradebook.db").write_bytes(b"SQLite format 3\0" + b"grades" * 100)
+    return course, {p: p.read_bytes() for p in (victim, course / "gradebook.db")}
+
+
+@pytest.mark.parametrize("kind", ["symlink-cwd", "symlink-classmate", "fifo", "folder",
+                                  "hardlink"])
+def test_nothing_planted_in_the_socket_folder_redirects_the_report(tmp_path, kind):
+    course, victims = _course_with_victims(tmp_path)
+    victim = next(p for p in victims if p.suffix == ".ipynb")
+    code = PLANT.format(conn=str(tmp_path / "ipc" / "connection.json"), kind=kind,
+                        victim=str(victim))
+    reported, exit_report, seconds = _launch(tmp_path, code, cwd=course, timeout=60)
+    assert [p for p, data in victims.items() if p.read_bytes() != data] == []
+    assert "FORGED" not in json.dumps(exit_report)
+    assert exit_report["reason"], exit_report
+    if kind == "hardlink":  # a link to the read-only connection file crosses a mount: refused
+        assert "Error" in reported["planted"], reported
+    elif kind == "folder":  # allowed (a few entries), but the report is not there any more
+        assert "connection.json.exit.tmp" in reported["planted"], reported
+        assert exit_report["reason"] == "終了しました (終了コード 0)", exit_report
+    else:  # a link or a fifo is no socket: the launcher ends the sandbox and says so
+        assert "connection.json.exit.tmp" in reported["planted"], reported
+        assert "ソケット用のフォルダ" in exit_report["reason"], exit_report
+    assert seconds < 30
+
+
+def test_a_link_in_the_socket_folder_ends_the_sandbox(tmp_path):
+    code = f"""
+import time
+os.symlink("/etc/passwd", {str(tmp_path / "ipc" / "passwd-link")!r})
+time.sleep(20)
+RESULT["survived"] = True
+"""
+    reported, exit_report, seconds = _launch(tmp_path, code, timeout=60)
+    assert "survived" not in reported
+    assert "ソケット用のフォルダ" in exit_report["reason"]
+    assert "link" in exit_report["socket_folder"]
+    assert seconds < 15
+
+
+@pytest.mark.parametrize("shape", ["deep-files", "many-folders"])
+def test_nested_floods_of_the_socket_folder_end_the_sandbox(tmp_path, shape):
+    code = f"""
+import time
+path = {str(tmp_path / "ipc")!r}
+if {shape!r} == "deep-files":  # 40 folders deep, 512 KB each: 20 MB the top level never shows
+    for i in range(40):
+        path = os.path.join(path, "d")
+        os.mkdir(path)
+        with open(os.path.join(path, "f"), "wb") as fh:
+            fh.write(b"x" * (512 * 1024))
+else:  # 20 000 empty folders: inodes and host memory
+    for i in range(20_000):
+        os.mkdir(os.path.join(path, f"d{{i}}"))
+time.sleep(20)
+RESULT["survived"] = True
+"""
+    reported, exit_report, seconds = _launch(tmp_path, code, timeout=60)
+    assert "survived" not in reported
+    assert "ソケット用のフォルダ" in exit_report["reason"], exit_report
+    assert seconds < 15
+    on_disk = sum(p.stat().st_size for p in (tmp_path / "ipc").rglob("*") if p.is_file())
+    assert on_disk < 25 * 1024**2
+
+
+FILL_GB = """
+import errno
+written = {}
+for folder in ("/dev/shm", "/dev", "/tmp", "/scratch"):
+    total = 0
+    try:
+        for n in range(17):  # 17 x 60 MB = 1 GB, each file below the file-size limit
+            with open(os.path.join(folder, f"fill-{n}"), "wb") as fh:
+                for _ in range(60):
+                    fh.write(b"m" * (1 << 20))
+                    total += 1 << 20
+    except OSError as exc:
+        written[folder + " error"] = errno.errorcode.get(exc.errno, str(exc.errno))
+    written[folder] = total
+    for n in range(17):  # give the memory back before the next folder
+        try:
+            os.remove(os.path.join(folder, f"fill-{n}"))
+        except OSError:
+            pass
+RESULT["written"] = written
+"""
+
+
+def test_dev_shm_dev_and_every_tmpfs_are_bounded(tmp_path):
+    reported, exit_report, _ = _launch(tmp_path, FILL_GB, shm_size=32 * 1024**2,
+                                       scratch_size=48 * 1024**2)
+    written = reported["written"]
+    assert written["/dev/shm"] <= 32 * 1024**2, written
+    assert written["/dev/shm error"] == "ENOSPC", written
+    assert written["/dev"] == 0 and written["/dev error"] == "EROFS", written
+    assert written["/tmp"] <= 48 * 1024**2 and written["/scratch"] <= 48 * 1024**2, written
+    assert exit_report["returncode"] == 0
+
+
+def test_the_report_must_be_outside_the_socket_folder(tmp_path):
+    ipc = tmp_path / "ipc"
+    ipc.mkdir()
+    (ipc / "connection.json").write_text("{}")
+    done = subprocess.run([sys.executable, "-m", "instructor.sandbox", "--connection-file",
+                           str(ipc / "connection.json"), "--report", str(ipc / "exit.json"),
+                           "--", "/bin/true"], capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert "must not be in the socket folder" in done.stderr
+    assert not (ipc / "exit.json").exists()
