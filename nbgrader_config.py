@@ -63,7 +63,7 @@ c.SandboxedExecute.shutdown_kernel = "immediate"  # the sandbox ends with it: no
 # quoting it; nbgrader #917).
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
-    "nbgrader.preprocessors.ClearHiddenTests",
+    "instructor.preprocessors.ClearHiddenTests",
     "instructor.preprocessors.ShortTracebacks",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]

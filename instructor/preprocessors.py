@@ -14,8 +14,9 @@ from nbconvert.exporters.exporter import ResourcesDict
 from nbformat.notebooknode import NotebookNode
 from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.preprocessors import ClearHiddenTests as NbgraderClearHiddenTests
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Unicode
+from traitlets import List, Unicode
 from traitlets.config import Configurable
 
 from common.testing import CheckFailed
@@ -23,7 +24,25 @@ from common.testing import CheckFailed
 HIDDEN_NOTE = "(テストのコードは表示されません。エラーの種類とメッセージを手がかりにしてください)"
 
 
-class ShortTracebacks(NbGraderPreprocessor):
+class FeedbackPreprocessor(NbGraderPreprocessor):
+    """Base of the feedback preprocessors: accepts the HTML exporter's ``display_data_priority``.
+
+    nbconvert's ``HTMLExporter`` configures ``NbConvertBase.display_data_priority`` for every
+    preprocessor it runs; nbgrader's base class redeclares that trait without ``config=True``,
+    so traitlets logs "Config option `display_data_priority` not recognized" once per
+    preprocessor and submission. Declaring it configurable again (as nbgrader's ``GetGrades``
+    does) is the fix; the value is not used.
+    """
+
+    display_data_priority = List(NbGraderPreprocessor.display_data_priority.default_value
+                                 ).tag(config=True)
+
+
+class ClearHiddenTests(FeedbackPreprocessor, NbgraderClearHiddenTests):
+    """nbgrader's ``ClearHiddenTests`` (hidden tests out of the feedback), quiet in feedback."""
+
+
+class ShortTracebacks(FeedbackPreprocessor):
     """Feedback: error outputs of test cells show the error and its message, never code lines.
 
     nbgrader's ``ClearHiddenTests`` removes hidden tests from the cell source, but a traceback
