@@ -77,15 +77,18 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         if args.unsafe:
             print("warning: --unsafe: student code runs WITHOUT the sandbox", file=sys.stderr)
-        outcomes = course.grade_all(args.assignments or None, force=args.force,
-                                    jobs=max(1, args.jobs))
+        from instructor.console import LOG_FILE, progress_bar, quiet_console, summary_lines
+
         csv_path = args.csv or course.root / "grades.csv"
-        write_csv(course, csv_path)
-        problems = [o for o in outcomes if o.status != "graded"]
+        with quiet_console(course.root) as console:
+            outcomes = course.grade_all(args.assignments or None, force=args.force,
+                                        jobs=max(1, args.jobs),
+                                        progress=lambda total: progress_bar(console, total))
+            write_csv(course, csv_path)
         print(summary(course))
-        print(f"\n{len(outcomes)} submission(s), {len(problems)} not graded; wrote {csv_path}")
-        for o in problems:
-            print(f"  {o.student} {o.assignment}: {o.status}")
+        print()
+        print("\n".join(summary_lines(outcomes, csv_path=csv_path, feedback=course.feedback,
+                                      log_path=course.root / LOG_FILE)))
     elif args.command == "grades":
         from instructor.export import summary
         from instructor.grade import Course

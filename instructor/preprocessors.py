@@ -5,9 +5,8 @@ Each is one small step with one guarantee, tested on its own.
 
 from __future__ import annotations
 
-import os
-
 import copy
+import os
 
 import nbformat
 from nbconvert.exporters.exporter import ResourcesDict
