@@ -67,3 +67,8 @@ c.GenerateFeedback.preprocessors = [
     "instructor.preprocessors.ShortTracebacks",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+# The page a student opens offline: Japanese frame, math as MathML, nothing from the network
+# (instructor/feedback.py, template instructor/templates/feedback_ja). Used by make grade, the
+# formgrader's Generate Feedback and `nbgrader generate_feedback` alike.
+c.GenerateFeedback.exporter_class = "instructor.feedback.FeedbackExporter"
+c.FeedbackExporter.template_name = "feedback_ja"
