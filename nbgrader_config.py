@@ -21,7 +21,9 @@ c.CourseDirectory.ignore = [
 
 # What a student sees in place of a solution.
 c.ClearSolutions.code_stub = {
-    "python": "# ここにコードを書いてください\nraise NotImplementedError()",
+    "python": "# ここにコードを書いてください\n"
+              'raise NotImplementedError('
+              '"まだ解答していません: この 2 行を消して, コードを書いてください")',
 }
 c.ClearSolutions.text_stub = "ここに答えを書いてください"
 
