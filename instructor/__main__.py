@@ -29,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
                        help="grade without the bubblewrap sandbox (only where none can be had; "
                             "student code could then read hidden tests and change course files)")
     sub.add_parser("grades", help="print the per-student, per-assignment table")
+    val = sub.add_parser("validate", help="run a notebook's tests, print only the messages")
+    val.add_argument("notebook", type=Path, help="the notebook to check")
     col = sub.add_parser("collect", help="import an LMS download (.zip) into submitted/")
     col.add_argument("assignment", help="assignment name, e.g. 01_gradient")
     col.add_argument("zip", type=Path, help="the .zip downloaded from the LMS")
@@ -89,6 +91,16 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print("\n".join(summary_lines(outcomes, csv_path=csv_path, feedback=course.feedback,
                                       log_path=course.root / LOG_FILE)))
+    elif args.command == "validate":
+        from instructor.course import load_config
+        from instructor.validate import ShortValidator
+
+        if not args.notebook.is_file():
+            print(f"error: no such notebook: {args.notebook}", file=sys.stderr)
+            return 2
+        validator = ShortValidator(config=load_config(args.root))
+        validator.validate_and_print(str(args.notebook.resolve()))
+        return 1 if validator.results else 0
     elif args.command == "grades":
         from instructor.export import summary
         from instructor.grade import Course
