@@ -9,8 +9,11 @@ The screenshot goes to ``screenshots/`` (git-ignored).
 from __future__ import annotations
 
 import html
+import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -80,6 +83,24 @@ def test_nothing_is_loaded_from_the_network(pages):
         assert not re.search(r"<link[^>]*\bhref=[\"']?(https?:)?//", page)
         assert not re.search(r"@import\s+url\(\s*[\"']?(https?:)?//", page)
         assert "mathjax" not in page.lower()
+
+
+def test_nbgrader_generate_feedback_uses_the_same_page(pages):
+    """The instructor's `nbgrader generate_feedback` (as the formgrader runs it) reads
+    nbgrader_config.py's exporter too: same Japanese frame, MathML, no MathJax."""
+    page_path = pages["wrong"]
+    course = page_path.parents[3]
+    page_path.unlink()
+    env = {**os.environ, "PYTHONUTF8": "1",
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    proc = subprocess.run([str(Path(sys.executable).parent / "nbgrader"), "generate_feedback",
+                           NAME, "--student", "wrong", "--force"], cwd=course, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "display_data_priority" not in proc.stderr
+    page = page_path.read_text(encoding="utf-8")
+    assert "あなたの解答" in page and "<math " in page and "mathjax" not in page.lower()
+    assert "Student's answer" not in page
 
 
 def test_tables_have_borders(pages):
