@@ -10,6 +10,8 @@ from pathlib import Path
 
 from instructor.course import ROOT
 
+SHORT_TABLE = 40  # make grade prints the student x assignment table up to this many students
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m instructor",
@@ -87,8 +89,9 @@ def main(argv: list[str] | None = None) -> int:
                                         jobs=max(1, args.jobs),
                                         progress=lambda total: progress_bar(console, total))
             write_csv(course, csv_path)
-        print(summary(course))
-        print()
+        table = summary(course)
+        if table.count("\n") < SHORT_TABLE:
+            print(table + "\n")
         print("\n".join(summary_lines(outcomes, csv_path=csv_path, feedback=course.feedback,
                                       log_path=course.root / LOG_FILE)))
     elif args.command == "validate":

@@ -82,6 +82,7 @@ def summary_lines(outcomes, *, csv_path: Path, feedback: Path, log_path: Path) -
     noted = [o for o in outcomes if o.notes]
     if noted:
         lines.append(f"{len(noted)} submission(s) with notes (see the notes column of grades.csv)")
-    lines += [f"grades:   {csv_path}", f"feedback: {feedback}/<student>/<assignment>/",
+    lines += [f"grades:   {csv_path} (table: make grades)",
+              f"feedback: {feedback}/<student>/<assignment>/",
               f"log:      {log_path}"]
     return lines

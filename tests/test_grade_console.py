@@ -66,6 +66,7 @@ def test_terminal_shows_a_progress_bar_and_a_summary(run):
     assert "3 submission(s): 2 graded, 0 failed, 1 missing" in out, out
     course = run["course"]
     assert f"grades:   {course / 'grades.csv'}" in out, out
+    assert "solution" in out.split("3 submission(s)")[0], out  # the short table comes first
     assert f"feedback: {course / 'feedback'}" in out, out
     assert f"log:      {course / '.grading' / 'grade.log'}" in out, out
 
