@@ -125,12 +125,14 @@ class RebuildFromMaster(GradingStep, NbGraderPreprocessor):
         known_ids = {c.metadata.get("nbgrader", {}).get("grade_id") for c in template.cells}
         known_cells = {c.get("id") for c in template.cells}
         known_sources = {_source(c).strip() for c in template.cells}
-        missing, edited = [], []
+        missing, edited, deleted = [], [], []
         for cell in template.cells:
             if utils.is_locked(cell):
                 grade_id = cell.metadata.nbgrader.get("grade_id")
                 submitted = by_grade_id.get(grade_id) or by_cell_id.get(cell.get("id"))
-                if submitted is not None and _edited(submitted, cell):
+                if submitted is None:
+                    deleted.append(grade_id)
+                elif _edited(submitted, cell):
                     edited.append(grade_id)
                 if grade_id in masters:
                     cell.source = masters[grade_id]
@@ -153,6 +155,9 @@ class RebuildFromMaster(GradingStep, NbGraderPreprocessor):
         for grade_id in edited:
             self.note(f"Attribute 'checksum' for cell {grade_id} has changed! "
                       "(locked cell edited by the student; graded with the master's version)")
+        if deleted:
+            self.note(f"locked cells missing from the submission (restored from the master): "
+                      f"{', '.join(deleted)}")
         if missing:
             self.note(f"answer cells not found, graded as unanswered: {', '.join(missing)}")
         if pasted_twice:

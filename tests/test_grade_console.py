@@ -1,8 +1,8 @@
 """``make grade`` as the instructor sees it, on the toy course (tests/toycourse.py).
 
-One run of ``python -m instructor grade`` in a subprocess over three students: the official
-solution, a wrong answer whose visible test cell was edited into ``pass`` (tampering), and a
-roster student who handed nothing in. Checked: the terminal shows a progress bar and a short
+One run of ``python -m instructor grade`` in a subprocess over four students: the official
+solution, a wrong answer whose visible test cell was edited into ``pass`` (tampering), a wrong
+answer with that test cell deleted, and a roster student who handed nothing in. Checked: the terminal shows a progress bar and a short
 summary and none of nbgrader's chatter, which goes to ``.grading/grade.log``; nbgrader's
 "Attribute 'checksum' ... has changed!" appears for the tampered cell only (not for untouched
 test cells with hidden tests); ``grades.csv`` has the test columns in notebook order and the
@@ -35,13 +35,16 @@ def run(tmp_path_factory):
     later = course / "source" / UNGRADED
     later.mkdir(parents=True)
     shutil.copyfile(course / "source" / NAME / f"{NAME}.ipynb", later / f"{UNGRADED}.ipynb")
-    for student, answer, tamper in (("solution", toycourse.CORRECT_ANSWER, False),
-                                    ("tamperer", toycourse.WRONG_ANSWER, True)):
+    for student, answer, tamper in (("solution", toycourse.CORRECT_ANSWER, None),
+                                    ("tamperer", toycourse.WRONG_ANSWER, "edit"),
+                                    ("deleter", toycourse.WRONG_ANSWER, "delete")):
         nb = toycourse.submission(course, NAME, answer)
-        if tamper:
-            test = next(c for c in nb.cells
-                        if c.metadata.get("nbgrader", {}).get("grade_id") == toycourse.TEST_IDS[0])
+        test = next(c for c in nb.cells
+                    if c.metadata.get("nbgrader", {}).get("grade_id") == toycourse.TEST_IDS[0])
+        if tamper == "edit":
             test.source = "pass  # テストを消しました"
+        elif tamper == "delete":
+            nb.cells.remove(test)
         folder = course / "submitted" / student / NAME
         folder.mkdir(parents=True)
         nbformat.write(nb, folder / f"{NAME}.ipynb")
@@ -61,12 +64,12 @@ def run(tmp_path_factory):
 
 
 def test_terminal_shows_a_progress_bar_and_a_summary(run):
-    assert "grading: 100%" in run["err"] and "3/3" in run["err"], run["err"]
+    assert "grading: 100%" in run["err"] and "4/4" in run["err"], run["err"]
     out = run["out"]
-    assert "3 submission(s): 2 graded, 0 failed, 1 missing" in out, out
+    assert "4 submission(s): 3 graded, 0 failed, 1 missing" in out, out
     course = run["course"]
     assert f"grades:   {course / 'grades.csv'}" in out, out
-    assert "solution" in out.split("3 submission(s)")[0], out  # the short table comes first
+    assert "solution" in out.split("4 submission(s)")[0], out  # the short table comes first
     assert f"feedback: {course / 'feedback'}" in out, out
     assert f"log:      {course / '.grading' / 'grade.log'}" in out, out
 
@@ -89,11 +92,14 @@ def test_checksum_warning_only_for_the_tampered_cell(run):
     notes = {r["student_id"]: r["notes"] for r in run["rows"] if r["assignment"] == NAME}
     assert "Attribute 'checksum' for cell double_test" in notes["tamperer"], notes
     assert notes["solution"] == "", notes
+    assert "locked cells missing from the submission (restored from the master): double_test" \
+        in notes["deleter"], notes
+    assert "checksum" not in notes["deleter"], notes
 
 
 def test_tampering_does_not_pay(run):
     scores = {r["student_id"]: r["score"] for r in run["rows"] if r["assignment"] == NAME}
-    assert scores == {"solution": "2", "tamperer": "0", "absent": "0"}, scores
+    assert scores == {"solution": "2", "tamperer": "0", "deleter": "0", "absent": "0"}, scores
 
 
 def test_grades_csv_columns_in_notebook_order(run):
