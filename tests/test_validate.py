@@ -1,8 +1,9 @@
 """Validate as a student meets it: short Japanese messages, no test source, no traceback.
 
 ``instructor.validate`` (module docstring says why nbgrader's own Validator cannot be
-configured so) is checked from the command line and through the Jupyter server endpoint that
-the JupyterLab Validate button calls, with a real ``jupyter server`` on a free port.
+configured so) is checked from the command line, through the endpoint that the JupyterLab
+Validate button calls (a real ``jupyter server`` on a free port), and by clicking Validate in
+JupyterLab in Chromium (screenshot in ``screenshots/``).
 """
 
 from __future__ import annotations
@@ -109,30 +110,42 @@ SERVER_CONFIG = (Path(sys.prefix) / "etc" / "jupyter" / "jupyter_server_config.d
                  / "instructor-validate.json")
 
 
-@pytest.fixture
-def server(tmp_path):
-    """``jupyter server`` as ``make lab`` configures it (no extra flag), root ``tmp_path``."""
+def _start(app: list[str], root: Path):
+    """``app`` (jupyter server or lab) as ``make lab`` configures it, root ``root``."""
     if not SERVER_CONFIG.is_file():
         pytest.fail(f"{SERVER_CONFIG} is missing: run `make install`")
     port, token = _free_port(), "validate-test-token"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyter_server", "--ServerApp.ip=127.0.0.1",
-         f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-         f"--IdentityProvider.token={token}", "--ServerApp.open_browser=False",
-         f"--ServerApp.root_dir={tmp_path}",
-         *(["--allow-root"] if os.getuid() == 0 else [])],
-        cwd=ROOT, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    log = root.parent / f"{root.name}-jupyter.log"  # a file: an unread pipe would fill and block
+    with log.open("w") as log_file:  # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen(
+            [*app, "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
+             "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+             "--ServerApp.open_browser=False", f"--ServerApp.root_dir={root}",
+             *(["--allow-root"] if os.getuid() == 0 else [])],
+            cwd=ROOT, env=_env(), stdout=subprocess.DEVNULL, stderr=log_file)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while True:
             try:
                 urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2)
                 break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"jupyter server did not start: {proc.stderr.read()[-2000:]}")
+                    pytest.fail(f"jupyter did not start: {log.read_text()[-2000:]}")
                 time.sleep(0.5)
+        return proc, url, token
+    except BaseException:
+        proc.terminate()
+        proc.wait(timeout=30)
+        raise
+
+
+@pytest.fixture
+def server(tmp_path):
+    """``jupyter server`` with the venv's configuration (no extra flag), root ``tmp_path``."""
+    proc, url, token = _start([sys.executable, "-m", "jupyter_server"], tmp_path)
+    try:
         yield url, token
     finally:
         proc.terminate()
@@ -169,3 +182,37 @@ def test_validate_button_endpoint_returns_short_japanese_messages(server, tmp_pa
     failed = _short_failures(_validate(url, token, "untouched.ipynb"))
     assert len(failed) == len(_test_ids()), failed
     assert all(STUB_MESSAGE in e["raw_error"] for e in failed), failed
+
+
+def test_validate_dialog_in_jupyterlab(tmp_path):
+    """The Validate button of a release notebook in JupyterLab (Chromium): short messages."""
+    from tests.test_feedback_page import CHROMIUM, CHROMIUM_FLAGS, SCREENSHOTS, _browser
+
+    shutil.copyfile(ROOT / "release" / NAME / f"{NAME}.ipynb", tmp_path / f"{NAME}.ipynb")
+    lab = [str(Path(sys.executable).parent / "jupyter"), "lab"]
+    proc, url, token = _start(lab, tmp_path)
+    SCREENSHOTS.mkdir(exist_ok=True)
+    try:
+        with _browser() as pw:
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                         args=CHROMIUM_FLAGS)
+            try:
+                page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="ja-JP")
+                page.goto(f"{url}/lab/tree/{NAME}.ipynb?token={token}", timeout=180_000)
+                button = page.locator("jp-button:has-text('Validate'), "
+                                      "button:has-text('Validate')").first
+                button.click(timeout=180_000)
+                message = page.locator("#validation-message")
+                message.wait_for(timeout=300_000)
+                page.screenshot(path=str(SCREENSHOTS / "validate_dialog.png"))
+                text = message.inner_text()
+            finally:
+                browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    for gid in _test_ids():
+        assert f"テスト {gid} (" in text, (gid, text)
+    assert text.count(STUB_MESSAGE) == len(_test_ids()), text
+    for line in TEST_SOURCE:
+        assert line not in text, (line, text)
