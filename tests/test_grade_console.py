@@ -2,11 +2,12 @@
 
 One run of ``python -m instructor grade`` in a subprocess over four students: the official
 solution, a wrong answer whose visible test cell was edited into ``pass`` (tampering), a wrong
-answer with that test cell deleted, and a roster student who handed nothing in. Checked: the terminal shows a progress bar and a short
-summary and none of nbgrader's chatter, which goes to ``.grading/grade.log``; nbgrader's
-"Attribute 'checksum' ... has changed!" appears for the tampered cell only (not for untouched
-test cells with hidden tests); ``grades.csv`` has the test columns in notebook order and the
-assignment's maximum on every row, also for an assignment that was never graded.
+answer with that test cell deleted, and a roster student who handed nothing in. Checked: the
+terminal shows a progress bar and a short summary and none of nbgrader's chatter, which goes
+to ``.grading/grade.log``; nbgrader's "Attribute 'checksum' ... has changed!" appears for the
+tampered cell only (not for untouched test cells with hidden tests); ``grades.csv`` has the
+test columns in notebook order and the assignment's maximum on every row, also for an
+assignment that was never graded.
 """
 
 from __future__ import annotations
