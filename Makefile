@@ -25,6 +25,10 @@ $(STAMP): $(BIN)/python requirements.txt constraints.txt pyproject.toml
 	@mkdir -p $(VENV)/share/jupyter/lab/settings
 	@printf '{\n  "@jupyterlab/translation-extension:plugin": {"locale": "ja_JP"},\n  "@jupyterlab/apputils-extension:notification": {"fetchNews": "false"}\n}\n' \
 	  > $(VENV)/share/jupyter/lab/settings/overrides.json
+	@# Validate shows only the Japanese messages (instructor/validate.py)
+	@mkdir -p $(VENV)/etc/jupyter/jupyter_server_config.d
+	@printf '{\n  "ServerApp": {"jpserver_extensions": {"instructor.validate": true}}\n}\n' \
+	  > $(VENV)/etc/jupyter/jupyter_server_config.d/instructor-validate.json
 	@touch $@
 
 install: $(STAMP)

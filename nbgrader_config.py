@@ -21,7 +21,9 @@ c.CourseDirectory.ignore = [
 
 # What a student sees in place of a solution.
 c.ClearSolutions.code_stub = {
-    "python": "# ここにコードを書いてください\nraise NotImplementedError()",
+    "python": "# ここにコードを書いてください\n"
+              'raise NotImplementedError('
+              '"まだ解答していません: この 2 行を消して, コードを書いてください")',
 }
 c.ClearSolutions.text_stub = "ここに答えを書いてください"
 
@@ -65,7 +67,12 @@ c.SandboxedExecute.shutdown_kernel = "immediate"  # the sandbox ends with it: no
 # quoting it; nbgrader #917).
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
-    "nbgrader.preprocessors.ClearHiddenTests",
+    "instructor.preprocessors.ClearHiddenTests",
     "instructor.preprocessors.ShortTracebacks",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+# The page a student opens offline: Japanese frame, math as MathML, nothing from the network
+# (instructor/feedback.py, template instructor/templates/feedback_ja). Used by make grade, the
+# formgrader's Generate Feedback and `nbgrader generate_feedback` alike.
+c.GenerateFeedback.exporter_class = "instructor.feedback.FeedbackExporter"
+c.FeedbackExporter.template_name = "feedback_ja"

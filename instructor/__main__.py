@@ -10,6 +10,8 @@ from pathlib import Path
 
 from instructor.course import ROOT
 
+SHORT_TABLE = 40  # make grade prints the student x assignment table up to this many students
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m instructor",
@@ -32,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     rep = sub.add_parser("report", help="class report: report/index.html, tests.csv, mistakes.csv")
     rep.add_argument("assignments", nargs="*", help="assignment names (default: all)")
     rep.add_argument("--out", type=Path, default=None, help="folder (default: <root>/report)")
+    val = sub.add_parser("validate", help="run a notebook's tests, print only the messages")
+    val.add_argument("notebook", type=Path, help="the notebook to check")
     col = sub.add_parser("collect", help="import an LMS download (.zip) into submitted/")
     col.add_argument("assignment", help="assignment name, e.g. 01_gradient")
     col.add_argument("zip", type=Path, help="the .zip downloaded from the LMS")
@@ -90,15 +94,19 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         if args.unsafe:
             print("warning: --unsafe: student code runs WITHOUT the sandbox", file=sys.stderr)
-        outcomes = course.grade_all(args.assignments or None, force=args.force,
-                                    jobs=max(1, args.jobs))
+        from instructor.console import LOG_FILE, progress_bar, quiet_console, summary_lines
+
         csv_path = args.csv or course.root / "grades.csv"
-        write_csv(course, csv_path)
-        problems = [o for o in outcomes if o.status != "graded"]
-        print(summary(course))
-        print(f"\n{len(outcomes)} submission(s), {len(problems)} not graded; wrote {csv_path}")
-        for o in problems:
-            print(f"  {o.student} {o.assignment}: {o.status}")
+        with quiet_console(course.root) as console:
+            outcomes = course.grade_all(args.assignments or None, force=args.force,
+                                        jobs=max(1, args.jobs),
+                                        progress=lambda total: progress_bar(console, total))
+            write_csv(course, csv_path)
+        table = summary(course)
+        if table.count("\n") < SHORT_TABLE:
+            print(table + "\n")
+        print("\n".join(summary_lines(outcomes, csv_path=csv_path, feedback=course.feedback,
+                                      log_path=course.root / LOG_FILE)))
     elif args.command == "lab":
         from instructor.lab import prepare_instructor, prepare_student
 
@@ -107,6 +115,16 @@ def main(argv: list[str] | None = None) -> int:
             print(copies.report((args.root / args.work).resolve()))
         else:
             print(f"instructor config: {prepare_instructor(args.root)}")
+    elif args.command == "validate":
+        from instructor.course import load_config
+        from instructor.validate import ShortValidator
+
+        if not args.notebook.is_file():
+            print(f"error: no such notebook: {args.notebook}", file=sys.stderr)
+            return 2
+        validator = ShortValidator(config=load_config(args.root))
+        validator.validate_and_print(str(args.notebook.resolve()))
+        return 1 if validator.results else 0
     elif args.command == "grades":
         from instructor.export import summary
         from instructor.grade import Course

@@ -12,6 +12,7 @@ import io
 import os
 from pathlib import Path
 
+import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
 from instructor.grade import Course, Outcome
@@ -19,20 +20,46 @@ from instructor.grade import Course, Outcome
 BASE_COLUMNS = ["student_id", "assignment", "status", "score", "max_score", "notes"]
 
 
-def _test_columns(gb: Gradebook, assignments: list[str]) -> tuple[list[str], dict[str, float]]:
-    """Every graded code cell, in assignment and notebook order, with its points."""
+def master_cells(course: Course, assignment: str) -> list[tuple[str, str, float]]:
+    """(cell type, grade_id, points) of every graded cell of the master, in notebook order.
+
+    Notebooks in name order, cells in the order the student sees them; [] when the assignment
+    has no master.
+    """
+    cells = []
+    for path in sorted((course.root / "source" / assignment).glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            meta = cell.get("metadata", {}).get("nbgrader", {})
+            if meta.get("grade") and meta.get("grade_id"):
+                cells.append((cell.cell_type, meta["grade_id"], float(meta.get("points", 0))))
+    return cells
+
+
+def _test_columns(course: Course, gb: Gradebook, assignments: list[str]
+                  ) -> tuple[list[str], dict[str, float]]:
+    """Every graded code cell, in assignment and notebook order, and each assignment's maximum.
+
+    The order is the master's (the gradebook keeps no cell order); a test cell the gradebook
+    has but the master no longer has comes last. The maximum is the gradebook's, or the
+    master's points when the assignment was never graded (``make grade ASSIGNMENT=...``).
+    """
     columns, maxima = [], {}
     for name in assignments:
+        in_master = master_cells(course, name)
+        maxima[name] = sum(points for _, _, points in in_master)
+        order = {grade_id: i for i, (_, grade_id, _) in enumerate(in_master)}
+        names = [grade_id for kind, grade_id, _ in in_master if kind == "code"]
         try:
             assignment = gb.find_assignment(name)
         except MissingEntry:
-            continue
-        for notebook in assignment.notebooks:
-            for cell in sorted(notebook.grade_cells, key=lambda c: c.id):
-                if cell.cell_type == "code":
-                    key = f"{name}/{cell.name}"
-                    columns.append(key)
-                    maxima[key] = cell.max_score
+            assignment = None
+        if assignment is not None and assignment.notebooks:
+            maxima[name] = assignment.max_score
+            graded = [cell.name for notebook in assignment.notebooks
+                      for cell in notebook.grade_cells if cell.cell_type == "code"]
+            names = sorted(graded, key=lambda g: (order.get(g, len(order)), g))
+        columns += [f"{name}/{grade_id}" for grade_id in names]
     return columns, maxima
 
 
@@ -41,12 +68,9 @@ def rows(course: Course, assignments: list[str] | None = None) -> tuple[list[str
     assignments = assignments or course.assignments()
     table = []
     with Gradebook(course.db_url, course.course_id) as gb:
-        tests, _ = _test_columns(gb, assignments)
+        tests, maxima = _test_columns(course, gb, assignments)
         for assignment in assignments:
-            try:
-                max_score = gb.find_assignment(assignment).max_score
-            except MissingEntry:
-                max_score = 0.0
+            max_score = maxima[assignment]
             for student in course.students():
                 record = course.read_record(student, assignment) or Outcome(
                     student, assignment, "missing")

@@ -29,7 +29,7 @@ import shutil
 import tempfile
 import time
 import warnings
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -320,18 +320,30 @@ class Course:
                 return False
 
     def grade_all(self, assignments: list[str] | None = None, *, force: bool = False,
-                  jobs: int = 1) -> list[Outcome]:
+                  jobs: int = 1, progress=None) -> list[Outcome]:
         """Grade every student for every assignment (or those named), ``jobs`` at a time.
 
         Each (student, assignment) is independent: its own scratch folder, sandbox, gradebook
         rows and status record, so the results do not depend on ``jobs`` or on the order.
+        ``progress(total)``, when given, makes a progress bar (``tqdm`` or anything with
+        ``update(n)`` and ``close()``) that is advanced as each submission is done.
         """
         assignments = assignments or self.assignments()
         students = self._prepare(assignments)
         tasks = [(student, assignment) for assignment in assignments for student in students]
-        if jobs <= 1 or len(tasks) <= 1:
-            return [self._grade_safely(student, assignment, force) for student, assignment in tasks]
-        return self._grade_parallel(tasks, force, jobs)
+        bar = progress(len(tasks)) if progress is not None else None
+        try:
+            if jobs <= 1 or len(tasks) <= 1:
+                outcomes = []
+                for student, assignment in tasks:
+                    outcomes.append(self._grade_safely(student, assignment, force))
+                    if bar is not None:
+                        bar.update(1)
+                return outcomes
+            return self._grade_parallel(tasks, force, jobs, bar)
+        finally:
+            if bar is not None:
+                bar.close()
 
     def _prepare(self, assignments: list[str]) -> list[str]:
         """Masters and students into the gradebook, once, before any worker writes beside
@@ -364,7 +376,7 @@ class Course:
         return outcome
 
     def _grade_parallel(self, tasks: list[tuple[str, str]], force: bool,
-                        jobs: int) -> list[Outcome]:
+                        jobs: int, progress=None) -> list[Outcome]:
         """Worker processes forked from this one (imports and config already loaded)."""
         global _WORKER_COURSE
         _WORKER_COURSE = self
@@ -376,18 +388,24 @@ class Course:
             context = multiprocessing.get_context("fork")
             with ProcessPoolExecutor(max_workers=min(jobs, len(pending)),
                                      mp_context=context) as pool:
-                futures = {task: pool.submit(_grade_in_worker, *task, force) for task in pending}
+                futures = {pool.submit(_grade_in_worker, *task, force): task for task in pending}
                 retry = []
-                for task, future in futures.items():
+                for future in as_completed(futures):
+                    task = futures[future]
                     try:
                         results[task] = future.result()
                     except BrokenProcessPool:
                         retry.append(task)
+                        continue
                     except Exception as exc:
                         results[task] = self._internal_failure(*task, exc)
-            pending = retry
+                    if progress is not None:
+                        progress.update(1)
+            pending = [task for task in tasks if task in retry]
         for task in pending:
             results[task] = self._internal_failure(*task, RuntimeError("grading worker died"))
+            if progress is not None:
+                progress.update(1)
         return [results[task] for task in tasks]
 
     def _internal_failure(self, student: str, assignment: str, exc: Exception) -> Outcome:

@@ -5,14 +5,17 @@ Each is one small step with one guarantee, tested on its own.
 
 from __future__ import annotations
 
+import copy
 import os
 
 import nbformat
 from nbconvert.exporters.exporter import ResourcesDict
 from nbformat.notebooknode import NotebookNode
 from nbgrader import utils
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.preprocessors import ClearHiddenTests as NbgraderClearHiddenTests
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Unicode
+from traitlets import List, Unicode
 from traitlets.config import Configurable
 
 from common.testing import CheckFailed
@@ -20,7 +23,25 @@ from common.testing import CheckFailed
 HIDDEN_NOTE = "(テストのコードは表示されません。エラーの種類とメッセージを手がかりにしてください)"
 
 
-class ShortTracebacks(NbGraderPreprocessor):
+class FeedbackPreprocessor(NbGraderPreprocessor):
+    """Base of the feedback preprocessors: accepts the HTML exporter's ``display_data_priority``.
+
+    nbconvert's ``HTMLExporter`` configures ``NbConvertBase.display_data_priority`` for every
+    preprocessor it runs; nbgrader's base class redeclares that trait without ``config=True``,
+    so traitlets logs "Config option `display_data_priority` not recognized" once per
+    preprocessor and submission. Declaring it configurable again (as nbgrader's ``GetGrades``
+    does) is the fix; the value is not used.
+    """
+
+    display_data_priority = List(NbGraderPreprocessor.display_data_priority.default_value
+                                 ).tag(config=True)
+
+
+class ClearHiddenTests(FeedbackPreprocessor, NbgraderClearHiddenTests):
+    """nbgrader's ``ClearHiddenTests`` (hidden tests out of the feedback), quiet in feedback."""
+
+
+class ShortTracebacks(FeedbackPreprocessor):
     """Feedback: error outputs of test cells show the error and its message, never code lines.
 
     nbgrader's ``ClearHiddenTests`` removes hidden tests from the cell source, but a traceback
@@ -69,7 +90,14 @@ class RebuildFromMaster(GradingStep, NbGraderPreprocessor):
     each solution cell is taken, found by ``grade_id`` (or, when the nbgrader metadata was
     lost, by cell id). Test cells, given code and markdown come from the master, so a test
     edited, deleted or pasted twice by the student changes nothing; cells the student added
-    are dropped; both are noted. A solution cell pasted twice: the first one is graded.
+    are dropped; all are noted. A solution cell pasted twice: the first one is graded.
+
+    Locked cells get the source the gradebook holds for them (for a test cell: with its hidden
+    tests). The student version has the hidden tests cut out, so its checksum is not the
+    gradebook's, and nbgrader's ``OverwriteCells`` would otherwise report "Attribute 'checksum'
+    ... has changed!" for every test cell with hidden tests of every submission, the official
+    solution included. A locked cell the student really edited is compared here, against the
+    student version's checksum, and reported (log warning and note) before being replaced.
     """
 
     student_version = Unicode(
@@ -82,6 +110,7 @@ class RebuildFromMaster(GradingStep, NbGraderPreprocessor):
         path = self.student_version.format(assignment=info["assignment"],
                                            notebook=info["notebook"])
         template = nbformat.read(path, as_version=nbformat.NO_CONVERT)
+        masters = _gradebook_sources(info)
         by_grade_id: dict[str, NotebookNode] = {}
         by_cell_id: dict[str, NotebookNode] = {}
         pasted_twice = set()
@@ -96,8 +125,18 @@ class RebuildFromMaster(GradingStep, NbGraderPreprocessor):
         known_ids = {c.metadata.get("nbgrader", {}).get("grade_id") for c in template.cells}
         known_cells = {c.get("id") for c in template.cells}
         known_sources = {_source(c).strip() for c in template.cells}
-        missing = []
+        missing, edited, deleted = [], [], []
         for cell in template.cells:
+            if utils.is_locked(cell):
+                grade_id = cell.metadata.nbgrader.get("grade_id")
+                submitted = by_grade_id.get(grade_id) or by_cell_id.get(cell.get("id"))
+                if submitted is None:
+                    deleted.append(grade_id)
+                elif _edited(submitted, cell):
+                    edited.append(grade_id)
+                if grade_id in masters:
+                    cell.source = masters[grade_id]
+                continue
             if not utils.is_solution(cell):
                 continue
             grade_id = cell.metadata.nbgrader.grade_id
@@ -113,6 +152,12 @@ class RebuildFromMaster(GradingStep, NbGraderPreprocessor):
                  if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") not in known_ids
                  and c.get("id") not in known_cells
                  and _source(c).strip() and _source(c).strip() not in known_sources]
+        for grade_id in edited:
+            self.note(f"Attribute 'checksum' for cell {grade_id} has changed! "
+                      "(locked cell edited by the student; graded with the master's version)")
+        if deleted:
+            self.note(f"locked cells missing from the submission (restored from the master): "
+                      f"{', '.join(deleted)}")
         if missing:
             self.note(f"answer cells not found, graded as unanswered: {', '.join(missing)}")
         if pasted_twice:
@@ -121,3 +166,28 @@ class RebuildFromMaster(GradingStep, NbGraderPreprocessor):
         if added:
             self.note(f"{len(added)} cell(s) added by the student were not run")
         return template, resources
+
+
+def _gradebook_sources(info: dict) -> dict[str, str]:
+    """grade_id -> source of every cell the gradebook recorded for this notebook ({} if none)."""
+    db_url = info.get("db_url")
+    if not db_url:
+        return {}
+    with Gradebook(db_url) as gb:
+        try:
+            notebook = gb.find_notebook(info["notebook"], info["assignment"])
+        except MissingEntry:
+            return {}
+        return {cell.name: cell.source for cell in notebook.source_cells}
+
+
+def _edited(submitted: NotebookNode, released: NotebookNode) -> bool:
+    """Whether a locked cell's submitted source differs from the student version's.
+
+    nbgrader's checksum of the released cell (``ComputeChecksums``, hidden tests already cut)
+    is compared with the same checksum over the submitted source.
+    """
+    probe = copy.deepcopy(released)
+    probe.source = _source(submitted)
+    expected = released.metadata.nbgrader.get("checksum") or utils.compute_checksum(released)
+    return utils.compute_checksum(probe) != expected

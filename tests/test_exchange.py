@@ -121,7 +121,7 @@ def test_release_submit_collect_feedback_for_two_students(course, tmp_path):
         for sid in ANSWERS:
             assert (f"答案 {sid}" in text) == (sid == student.id), (student.id, sid)
         score = TOTAL_POINTS if CORRECT_ANSWER in ANSWERS[student.id] else 0.0
-        assert f"Score: {score} / {TOTAL_POINTS}" in text, student.id
+        assert f"(得点: {score} / {TOTAL_POINTS} 点)" in text, student.id  # Japanese frame
     # Feedback files are named by a secret of each submission, in a folder nobody else can list.
     assert stat.S_IMODE((exchange / "kobai-enshu" / "feedback").stat().st_mode) == 0o711
 
