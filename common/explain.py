@@ -46,7 +46,7 @@ def not_answered(function: str | None) -> str:
 
 def _closest(word: str, candidates: Iterable[str]) -> str | None:
     pool = sorted({c for c in candidates if c and c != word and not c.startswith("__")})
-    found = difflib.get_close_matches(word, pool, n=1, cutoff=0.75)
+    found = difflib.get_close_matches(word, pool, n=1, cutoff=0.75 if len(word) > 3 else 0.6)
     if not found:  # case only (Zeros -> zeros)
         found = [c for c in pool if c.lower() == word.lower()]
     return found[0] if found else None

@@ -392,17 +392,24 @@ def _current_cell_file(tb, cells: dict) -> str | None:
     return None
 
 
-def _custom_exc(shell, etype, value, tb, tb_offset=None):  # IPython's custom exception handler
-    """The student's kernel: a test's error raised in another cell is shown explained."""
+def _custom_exc(shell, etype, value, tb, tb_offset=None) -> None:  # IPython's handler
+    """The student's kernel: a test's error raised in another cell is shown explained.
+
+    IPython (9.x) discards what a custom handler returns: the handler shows the error itself,
+    as a CheckFailed with the explanation, or else exactly as IPython would have.
+    """
     try:
         if isinstance(value, CheckFailed):
-            return value._render_traceback_()
+            shell._showtraceback(etype, value, value._render_traceback_())
+            return
         text, from_cells = _explanation(value, shell, _current_cell_file(tb, _cell_map(shell)))
         if text is not None and from_cells:
-            return [f"{etype.__name__}: あなたのコードでエラーが起きました", *text.splitlines()]
+            failure = CheckFailed(text)
+            shell._showtraceback(CheckFailed, failure, failure._render_traceback_())
+            return
     except Exception:  # noqa: BLE001 - never hide the real error behind a bug of ours
         pass
-    return shell.InteractiveTB.structured_traceback(etype, value, tb, tb_offset=tb_offset)
+    shell.showtraceback((etype, value, tb), running_compiled_code=True)
 
 
 def _post_run_cell(result) -> None:
