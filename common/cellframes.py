@@ -57,13 +57,22 @@ def _from_cell(value: object, is_cell: Callable[[str], bool]) -> bool:
     return False
 
 
+def _imported(value: object) -> bool:
+    """A function or class imported from a library (numpy, common...), not made in a cell."""
+    if not isinstance(value, (types.FunctionType, types.BuiltinFunctionType, type)):
+        return callable(value) and type(value).__module__.split(".")[0] == "numpy"
+    module = getattr(value, "__module__", None)
+    return isinstance(module, str) and module != "__main__" and module.split(".")[0] in (
+        "numpy", "common", "builtins", "math", "tqdm")
+
+
 def candidate_names(exc: BaseException, frame: types.FrameType | None, namespace: dict,
                     is_cell: Callable[[str], bool]) -> list[str]:
     """打ち間違いの候補: 学生の名前・モジュール・組み込み関数 (と AttributeError の相手の属性)."""
     names = [n for n in dir(builtins) if not n.startswith("_")]
     for key, value in list(namespace.items()):
         if isinstance(key, str) and (isinstance(value, types.ModuleType)
-                                     or _from_cell(value, is_cell)):
+                                     or _imported(value) or _from_cell(value, is_cell)):
             names.append(key)
     if frame is not None:
         local = frame.f_locals

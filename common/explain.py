@@ -82,7 +82,10 @@ def _name_error(message: str, names: Sequence[str]) -> tuple[str, str]:
     if name == "self":
         return ("self はメソッドの 1 番目の引数です。",
                 "def メソッド名(self, ...) と self を引数に書いてください。")
-    close = _closest(name, names)
+    if f"self.{name}" in names:
+        return (f"{name} はローカル変数ではなく, self.{name} に保存した属性です。",
+                f"{name} を self.{name} に直してください (self. の付け忘れ)。")
+    close = _closest(name, [n for n in names if not n.startswith("self.")])
     if close:
         return (f"{name} という名前はありません。{close} の打ち間違いではありませんか?",
                 f"{name} を {close} に直してください。")

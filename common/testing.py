@@ -315,8 +315,11 @@ def global_rng_unused(*, name: str) -> Iterator[None]:
     if not (state[1] == after[1]).all() or state[2] != after[2]:
         _fail(f"{name} がグローバルな乱数を使っていないか", expected="np.random の状態は変わらない",
               got="np.random の状態が変わった",
-              cause="np.random.randn などグローバルな乱数を使っていませんか? "
-                    "np.random.RandomState(seed) で自分専用の乱数生成器を作って使ってください。")
+              cause="np.random.randn などグローバルな乱数を使っていませんか? 書籍のコードは "
+                    "np.random.seed, np.random.randn, np.random.choice (グローバルな乱数) を"
+                    "使いますが, この課題では np.random.RandomState(seed) で自分専用の"
+                    "乱数生成器を作って使います (同じ seed なら同じ結果になり, ほかのコードの"
+                    "乱数を変えないため)。")
 
 
 def under_grading() -> bool:
@@ -403,7 +406,9 @@ def _custom_exc(shell, etype, value, tb, tb_offset=None) -> None:  # IPython's h
             shell._showtraceback(etype, value, value._render_traceback_())
             return
         text, from_cells = _explanation(value, shell, _current_cell_file(tb, _cell_map(shell)))
-        if text is not None and from_cells:
+        # validate / autograde without the guard: every error of a test is explained, as the
+        # guard does; in JupyterLab only errors raised in the student's other cells
+        if text is not None and (from_cells or under_grading()):
             failure = CheckFailed(text)
             shell._showtraceback(CheckFailed, failure, failure._render_traceback_())
             return

@@ -588,3 +588,78 @@ MISTAKES = {
         "message": "勾配がすべて 0 です",
     },
 }
+
+# --- Learners' code as found in study repositories (issue 12) ---
+MISTAKES.update({
+    "learner_book_randn_init": {
+        "cells": _net(("rng = np.random.RandomState(seed)\n", ""),
+                      ("weight_init_std * rng.randn(input_size, hidden_size)",
+                       "weight_init_std * np.random.randn(input_size, hidden_size)"),
+                      ("weight_init_std * rng.randn(hidden_size, output_size)",
+                       "weight_init_std * np.random.randn(hidden_size, output_size)")),
+        "fails": None,
+        "message": "書籍",
+    },
+    "learner_sigmoid_after_softmax": {
+        "cells": _net(("return softmax(z1 @ W2 + b2)", "return sigmoid(softmax(z1 @ W2 + b2))")),
+        "fails": None,
+        "message": "softmax のあとに sigmoid",
+    },
+    "learner_softmax_over_whole_batch": {
+        "cells": {"TwoLayerNet": _edit(_NET, ("return softmax(z1 @ W2 + b2)",
+                                              "a2 = z1 @ W2 + b2\n"
+                                              "        exp_a = np.exp(a2 - np.max(a2))\n"
+                                              "        return exp_a / np.sum(exp_a)")) + _GRADIENT},
+        "fails": None,
+        "message": "バッチ全体",
+    },
+    "learner_book_accuracy_argmax_labels": {
+        "cells": _net(("labels = np.argmax(t, axis=1) if t.ndim == 2 else t",
+                       "labels = np.argmax(t, axis=1)")),
+        "fails": None,
+        "message": "argmax をとらず",
+    },
+    "learner_typo_cross_entropy": {
+        "cells": _net(("return cross_entropy_error(self.predict(x), t)",
+                       "y = self.predict(x)\n        return cross_entropy_eror(y, t)")),
+        "fails": None,
+        "message": "cross_entropy_error の打ち間違い",
+    },
+    "learner_params_not_created": {
+        "cells": _net(("self.params = {\n", "self.param = {\n")),
+        "fails": None,
+        "message": "params",
+    },
+    "learner_predict_dot_order": {
+        "cells": _net(("z1 = sigmoid(x @ W1 + b1)", "z1 = sigmoid(np.dot(W1, x) + b1)")),
+        "fails": None,
+        "message": "積の順番",
+    },
+    "learner_train_fixed_keys": {
+        "cells": _train(("optimizer.update(network.params, grads)",
+                         "for key in ('W1', 'b1', 'W2', 'b2'):\n"
+                         "            network.params[key] -= lr * grads[key]")),
+        "fails": None,
+        "message": "書籍",
+    },
+    "learner_train_book_global_choice": {
+        "cells": _train(("batch_mask = rng.choice(train_size, batch_size)",
+                         "batch_mask = np.random.choice(train_size, batch_size)")),
+        "fails": None,
+        "message": "書籍",
+    },
+    "learner_train_no_return": {
+        "cells": _train(("    return history\n", "    print(history['test_acc'][-1])\n")),
+        "fails": None,
+        "message": "書籍",
+    },
+    "learner_unanswered_train": {
+        "cells": {"train": (
+            "def train(network, x_train, t_train, x_test, t_test, *, iters_num, batch_size=100,\n"
+            "          lr=0.1, seed=0, progress=False):\n"
+            "    # ここにコードを書いてください\n"
+            "    raise NotImplementedError()\n")},
+        "fails": None,
+        "message": "まだ解答していません",
+    },
+})

@@ -333,3 +333,47 @@ MISTAKES = {
         "message": "grads = [np.zeros_like(W)] のまま",
     },
 }
+
+# --- Learners' code as found in study repositories (issue 12) ---
+MISTAKES.update({
+    "learner_sum_backward_repeats_output": {
+        "cells": {"Sum": _sum(("        self.N = x.shape[0]\n"
+                               "        self.y = np.sum(x, axis=0, keepdims=True)\n"
+                               "        return self.y\n"),
+                              "        return np.repeat(self.y, self.N, axis=0)\n")},
+        "fails": None,
+        "message": "順伝播の出力",
+    },
+    "learner_unfinished_backward": {
+        "cells": {"Repeat": _repeat(_REPEAT_FORWARD,
+                                    "        # ここにコードを書いてください\n"
+                                    "        raise NotImplementedError()\n")},
+        "fails": None,
+        "message": "まだ解答していません",
+    },
+    "learner_repeat_N_without_self": {
+        "cells": {"Repeat": _repeat("        return np.repeat(x, N, axis=0)\n", _REPEAT_BACKWARD)},
+        "fails": None,
+        "message": "self.N",
+    },
+    "learner_dout_name_from_book": {
+        "cells": {"MatMul": _matmul(_MATMUL_FORWARD,
+                                    "        dx = np.dot(dout, W.T)\n"
+                                    "        dW = np.dot(self.x.T, dout)\n"
+                                    "        self.grads[0][...] = dW\n"
+                                    "        return dx\n")},
+        "fails": None,
+        "message": "dout",
+    },
+    "learner_full_width_asterisk": {
+        "cells": {"MatMul": _matmul("        self.x = x\n        return x ＠ W\n",
+                                    _matmul_backward())},
+        "fails": None,
+        "message": "全角の「＠」",
+    },
+    "learner_sum_numpy_typo": {
+        "cells": {"Sum": _sum(_SUM_FORWARD, "        return np.repaet(dy, self.N, axis=0)\n")},
+        "fails": None,
+        "message": "np.repeat の打ち間違い",
+    },
+})
