@@ -45,11 +45,16 @@ def not_answered(function: str | None) -> str:
 
 
 def _closest(word: str, candidates: Iterable[str]) -> str | None:
+    """The nearest candidate (two when they are as near: ``"random (または randn)"``)."""
     pool = sorted({c for c in candidates if c and c != word and not c.startswith("__")})
-    found = difflib.get_close_matches(word, pool, n=1, cutoff=0.75 if len(word) > 3 else 0.6)
+    found = difflib.get_close_matches(word, pool, n=2, cutoff=0.75 if len(word) > 3 else 0.6)
     if not found:  # case only (Zeros -> zeros)
-        found = [c for c in pool if c.lower() == word.lower()]
-    return found[0] if found else None
+        found = [c for c in pool if c.lower() == word.lower()][:1]
+    if len(found) == 2:
+        ratios = [difflib.SequenceMatcher(None, word, c).ratio() for c in found]
+        if ratios[0] - ratios[1] > 0.02:
+            found = found[:1]
+    return found[0] if len(found) == 1 else f"{found[0]} (または {found[1]})" if found else None
 
 
 def _numpy_names(module: str) -> list[str]:

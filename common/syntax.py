@@ -99,7 +99,7 @@ def _explain_syntax_error(source: str, err: SyntaxError, cell: str) -> str:
             fix = _replacement(char)
             todo = (f"半角の「{fix}」に" if fix not in (None, " ") else
                     "半角スペースに" if fix == " " else "半角の文字に")
-            return (f"{cell} の {number} 行目の {column + 1} 文字目に {_describe(char)} "
+            return (f"{cell} の {number} 行目の {column + 1} 文字目に{_describe(char)} "
                     f"があります (日本語入力のまま打った文字)。\n"
                     f"  {number} 行目: {text.strip()[:80]}\n"
                     f"直し方: {todo}打ち直してください。")
