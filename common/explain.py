@@ -70,6 +70,14 @@ def _quote(name: str) -> str:
     return name if name.isascii() else f"{name} (全角の文字を含みます)"
 
 
+# names the book uses where this course's signatures use others
+BOOK_NAMES = {
+    "dout": ("dout は書籍のレイヤの backward の引数の名前です。"
+             "この課題の backward の引数は dy です。",
+             "dout を dy に直してください。"),
+}
+
+
 def _name_error(message: str, names: Sequence[str]) -> tuple[str, str]:
     m = re.search(r"'([^']+)'", message)
     name = m.group(1) if m else ""
@@ -84,6 +92,8 @@ def _name_error(message: str, names: Sequence[str]) -> tuple[str, str]:
     if name == "np":
         return ("np (NumPy) が import されていません。",
                 "最初のセル (import numpy as np) を先に実行してください。")
+    if name in BOOK_NAMES:
+        return BOOK_NAMES[name]
     if name == "self":
         return ("self はメソッドの 1 番目の引数です。",
                 "def メソッド名(self, ...) と self を引数に書いてください。")
@@ -99,7 +109,8 @@ def _name_error(message: str, names: Sequence[str]) -> tuple[str, str]:
             f"{name} を定義しているセルを上から順に実行したか, スペルを確かめてください。")
 
 
-def _attribute_error(message: str, names: Sequence[str]) -> tuple[str, str]:
+def _attribute_error(message: str, names: Sequence[str], in_student_code: bool = True
+                     ) -> tuple[str, str]:
     m = re.match(r"(?:module|type object) '([^']+)' has no attribute '([^']+)'", message)
     if m:
         module, attr = m.groups()
@@ -127,9 +138,12 @@ def _attribute_error(message: str, names: Sequence[str]) -> tuple[str, str]:
         return (f"dict のキーは . では取り出せません ({attr} という属性はありません)。",
                 f'params["{attr}"] のように [] でキーを指定してください。')
     close = _closest(attr, names)
+    if close and not in_student_code:
+        return (f"テストは {kind} の {attr} を使いますが, {close} という名前になっています。",
+                f"課題の説明どおり {close} を {attr} に直してください。")
     if close:
-        return (f"{kind} に {_quote(attr)} はありません。{close} の打ち間違いではありませんか?",
-                f"{attr} を {close} に直してください。")
+        return (f"{kind} に {_quote(attr)} はありません。{close} と名前が違います。",
+                "課題の説明にある名前にそろえてください。")
     if kind and attr:
         return (f"{kind} のオブジェクトに {attr} がありません。",
                 f"__init__ や forward で self.{attr} = ... と保存していますか"
@@ -282,7 +296,7 @@ def explain(exc_type: str, message: str, frames: Sequence[Frame], called: str | 
     if exc_type in ("NameError", "UnboundLocalError"):
         meaning, fix = _name_error(message, names)
     elif exc_type == "AttributeError":
-        meaning, fix = _attribute_error(message, names)
+        meaning, fix = _attribute_error(message, names, bool(frames))
     elif exc_type == "IndexError":
         meaning, fix = _index_error(message, sources)
     elif exc_type == "KeyError":
@@ -311,8 +325,8 @@ def explain(exc_type: str, message: str, frames: Sequence[Frame], called: str | 
         func = "" if last.function in ("<module>", "") else f" ({last.function} の中)"
         lines.append(f"場所: {last.cell} の {last.line} 行目{func}:  {last.source.strip()[:100]}")
     else:
-        lines.append("場所: あなたの関数が返した値をテストが使ったところ (戻り値の型や"
-                     " dict のキーを確かめてください)")
+        lines.append("場所: テストがあなたの関数の戻り値やオブジェクトを使ったところ"
+                     " (戻り値の型, dict のキー, 属性の名前を確かめてください)")
     if meaning:
         lines.append(f"意味: {meaning}")
     lines.append(f"直し方: {fix}")

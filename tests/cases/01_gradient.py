@@ -427,3 +427,33 @@ MISTAKES.update({
         "message": "自分自身を呼び続けて",
     },
 })
+
+CORRECT.update({
+    "learner_zh_ko_comments": {
+        "numerical_diff": (
+            "def numerical_diff(f, x):\n"
+            "    delta_x = 1e-4  # 中心差分, 微小变化量\n"
+            "    return (f(x + delta_x) - f(x - delta_x)) / (2 * delta_x)\n"
+        ),
+        "numerical_gradient": (
+            "def numerical_gradient(f, x):\n"
+            "    h = 1e-4  # 아주 작은 값\n"
+            "    grad = np.zeros(x.shape)  # 기울기\n"
+            "    for i, v in enumerate(x):\n"
+            "        v = float(v)\n"
+            "        x[i] = v + h\n"
+            "        fxh1 = f(x)\n"
+            "        x[i] = v - h\n"
+            "        fxh2 = f(x)\n"
+            "        x[i] = v  # 값 복원\n"
+            "        grad[i] = (fxh1 - fxh2) / (2 * h)\n"
+            "    return grad\n"
+        ),
+        "tangent_line": (
+            "def tangent_line(f, x):\n"
+            "    a = numerical_diff(f, x)  # 斜率\n"
+            "    b = f(x) - a * x          # 截距\n"
+            "    return lambda t: a * t + b\n"
+        ),
+    },
+})

@@ -292,3 +292,25 @@ MISTAKES.update({
         "message": "まだ解答していません",
     },
 })
+
+CORRECT.update({
+    "learner_rebinding_update": {  # x = x - ... makes a new array: append(x) without copy is fine
+        "gradient_descent": (
+            "def gradient_descent(f, init_x, lr=0.01, step_num=100):\n"
+            "    x = init_x  # 書き換えないので copy は要らない\n"
+            "    for i in range(step_num):\n"
+            "        grad = numerical_gradient(f, x)\n"
+            "        x = x - lr * grad\n"
+            "    return x\n"
+        ),
+        "gradient_descent_history": (
+            "def gradient_descent_history(f, init_x, lr=0.01, step_num=100):\n"
+            "    x = init_x\n"
+            "    x_history = []\n"
+            "    for i in range(step_num):\n"
+            "        x_history.append(x)\n"
+            "        x = x - lr * numerical_gradient(f, x)  # 更新参数\n"
+            "    return x, np.array(x_history)\n"
+        ),
+    },
+})

@@ -343,3 +343,17 @@ MISTAKES.update({
         "message": "全角の「“」",
     },
 })
+
+CORRECT.update({
+    "learner_book_like_with_private_rng": {
+        "simpleNet": _net(
+            init="        self.W = np.random.RandomState(seed).randn(2, 3)  # 가중치 초기화\n",
+            predict="        return softmax(np.dot(x, self.W))\n",
+            loss=("        y = self.predict(x)\n"
+                  "        loss = cross_entropy_error(y, t)\n"
+                  "        return loss\n"),
+            gradient=("        f = lambda w: self.loss(x, t)\n"
+                      "        dW = numerical_gradient(f, self.W)\n"
+                      "        return {'W': dW}\n")),
+    },
+})

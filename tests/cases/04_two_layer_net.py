@@ -628,7 +628,7 @@ MISTAKES.update({
     "learner_params_not_created": {
         "cells": _net(("self.params = {\n", "self.param = {\n")),
         "fails": None,
-        "message": "params",
+        "message": "param を params に直して",
     },
     "learner_predict_dot_order": {
         "cells": _net(("z1 = sigmoid(x @ W1 + b1)", "z1 = sigmoid(np.dot(W1, x) + b1)")),
@@ -661,5 +661,31 @@ MISTAKES.update({
             "    raise NotImplementedError()\n")},
         "fails": None,
         "message": "まだ解答していません",
+    },
+})
+
+CORRECT.update({
+    "learner_train_loops_over_params": {
+        "train": (
+            "def train(network, x_train, t_train, x_test, t_test, *, iters_num, batch_size=100,\n"
+            "          lr=0.1, seed=0, progress=False):\n"
+            "    rng = np.random.RandomState(seed)  # 자신만의 난수 생성기\n"
+            "    train_size = x_train.shape[0]\n"
+            "    iter_per_epoch = max(train_size // batch_size, 1)\n"
+            "    train_loss_list, train_acc_list, test_acc_list = [], [], []\n"
+            "    for i in tqdm(range(iters_num), disable=not progress):\n"
+            "        batch_mask = rng.choice(train_size, batch_size)\n"
+            "        x_batch = x_train[batch_mask]\n"
+            "        t_batch = t_train[batch_mask]\n"
+            "        grad = network.gradient(x_batch, t_batch)\n"
+            "        for key in network.params:  # 매개변수 갱신\n"
+            "            network.params[key] -= lr * grad[key]\n"
+            "        train_loss_list.append(network.loss(x_batch, t_batch))\n"
+            "        if i % iter_per_epoch == 0:\n"
+            "            train_acc_list.append(network.accuracy(x_train, t_train))\n"
+            "            test_acc_list.append(network.accuracy(x_test, t_test))\n"
+            "    return {'train_loss': train_loss_list, 'train_acc': train_acc_list,\n"
+            "            'test_acc': test_acc_list}\n"
+        ),
     },
 })

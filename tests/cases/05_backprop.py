@@ -363,7 +363,7 @@ MISTAKES.update({
                                     "        self.grads[0][...] = dW\n"
                                     "        return dx\n")},
         "fails": None,
-        "message": "dout",
+        "message": "dout を dy に直して",
     },
     "learner_full_width_asterisk": {
         "cells": {"MatMul": _matmul("        self.x = x\n        return x ＠ W\n",
@@ -375,5 +375,22 @@ MISTAKES.update({
         "cells": {"Sum": _sum(_SUM_FORWARD, "        return np.repaet(dy, self.N, axis=0)\n")},
         "fails": None,
         "message": "np.repeat の打ち間違い",
+    },
+})
+
+CORRECT.update({
+    "learner_tile_and_ones": {
+        "Repeat": _repeat("        return np.tile(x, (self.N, 1))  # 复制 N 次\n",
+                          "        dx = np.sum(dy, axis=0, keepdims=True)  # 梯度相加\n"
+                          "        return dx\n"),
+        "Sum": _sum("        self.N = len(x)\n"
+                    "        return x.sum(axis=0, keepdims=True)\n",
+                    "        return np.ones((self.N, 1)) * dy  # dy を N 行に\n"),
+        "MatMul": _matmul("        self.x = x\n"
+                          "        return np.dot(x, W)\n",
+                          "        dx = np.dot(dy, W.T)\n"
+                          "        dW = np.dot(self.x.T, dy)\n"
+                          "        self.grads[0][...] = dW  # 深いコピー\n"
+                          "        return dx\n"),
     },
 })
