@@ -277,7 +277,7 @@ MISTAKES.update({
             "    h = 1e-3  # 微小な値\n"
             "    return (f(x+h) - f(x)) / h  # 前向き差分\n"
         )},
-        "fails": None,
+        "fails": ["numerical_diff_test", "tangent_line_test"],
         "message": "前進差分",
     },
     "learner_forward_difference_h_1e-6_zh": {
@@ -287,7 +287,7 @@ MISTAKES.update({
             "    # 导数的定义\n"
             "    return (f(x + delta) - f(x)) / delta\n"
         )},
-        "fails": None,
+        "fails": ["numerical_diff_test"],
         "message": "前進差分",
     },
     "learner_backward_difference_h_1e-5_ko": {
@@ -296,7 +296,7 @@ MISTAKES.update({
             "    h = 1e-5  # 아주 작은 값\n"
             "    return (f(x) - f(x - h)) / h  # 후방 차분\n"
         )},
-        "fails": None,
+        "fails": ["numerical_diff_test"],
         "message": "後退差分",
     },
     "learner_zero_len_list_buffer": {
@@ -314,7 +314,7 @@ MISTAKES.update({
             "        x[i] = tmp\n"
             "    return np.array(grad)\n"
         )},
-        "fails": None,
+        "fails": ["numerical_gradient_test", "numerical_gradient_inplace_test"],
         "message": "[0*len(x)] は長さ 1",
     },
     "learner_numpy_typo_zero_like": {
@@ -332,7 +332,7 @@ MISTAKES.update({
             "        x[idx] = tmp_val\n"
             "    return grad\n"
         )},
-        "fails": None,
+        "fails": ["numerical_gradient_test", "numerical_gradient_inplace_test"],
         "message": "np.zeros_like の打ち間違い",
     },
     "learner_name_typo_in_tangent": {
@@ -342,7 +342,7 @@ MISTAKES.update({
             "    y = f(x) - d*x\n"
             "    return lambda t: d*t + y\n"
         )},
-        "fails": None,
+        "fails": ["tangent_line_test"],
         "message": "numerical_diff の打ち間違い",
     },
     "learner_full_width_space": {
@@ -351,7 +351,7 @@ MISTAKES.update({
             "    h = 1e-4\n"
             "    return (f(x + h) - f(x - h)) /\u3000(2 * h)\n"
         )},
-        "fails": None,
+        "fails": ["numerical_diff_test", "tangent_line_test"],
         "message": "全角スペース (U+3000)",
     },
     "learner_full_width_paren": {
@@ -369,7 +369,7 @@ MISTAKES.update({
             "        grad[i] = (a - b) / (2 * h)\n"
             "    return grad\n"
         )},
-        "fails": None,
+        "fails": ["numerical_gradient_test", "numerical_gradient_inplace_test"],
         "message": "全角の「（」",
     },
     "learner_indentation": {
@@ -379,7 +379,7 @@ MISTAKES.update({
             "      y = f(x) - d * x\n"
             "    return lambda t: d * t + y\n"
         )},
-        "fails": None,
+        "fails": ["tangent_line_test"],
         "message": "字下げ",
     },
     "learner_missing_default_h": {
@@ -387,7 +387,7 @@ MISTAKES.update({
             "def numerical_diff(f, x, h):\n"
             "    return (f(x + h) - f(x - h)) / (2 * h)\n"
         )},
-        "fails": None,
+        "fails": ["numerical_diff_test", "tangent_line_test"],
         "message": "引数 'h' が足りません",
     },
     "learner_unanswered_tangent": {
@@ -396,7 +396,7 @@ MISTAKES.update({
             "    # ここにコードを書いてください\n"
             "    raise NotImplementedError()\n"
         )},
-        "fails": None,
+        "fails": ["tangent_line_test"],
         "message": "まだ解答していません",
     },
     "learner_batch_version_recursion": {
@@ -423,7 +423,7 @@ MISTAKES.update({
             "        grad[idx] = _numerical_gradient_no_batch(f, x)\n"
             "    return grad\n"
         )},
-        "fails": None,
+        "fails": ["numerical_gradient_test", "numerical_gradient_inplace_test"],
         "message": "自分自身を呼び続けて",
     },
 })

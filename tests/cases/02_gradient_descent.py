@@ -205,7 +205,7 @@ MISTAKES.update({
             "        x = lr * grad  # 更新\n"
             "    return x\n"
         )},
-        "fails": None,
+        "fails": ["gradient_descent_test"],
         "message": "x = lr * grad",
     },
     "learner_returns_f_of_x": {
@@ -216,7 +216,7 @@ MISTAKES.update({
             "        x -= lr * numerical_gradient(f, x)\n"
             "    return f(x)  # 最小値\n"
         )},
-        "fails": None,
+        "fails": ["gradient_descent_test"],
         "message": "f(x) を返して",
     },
     "learner_book_mutates_init_x": {
@@ -228,7 +228,7 @@ MISTAKES.update({
             "        x -= lr * grad\n"
             "    return x\n"
         )},
-        "fails": None,
+        "fails": ["gradient_descent_inplace_test"],
         "message": "書籍",
     },
     "learner_typo_numerical_gradiant": {
@@ -239,7 +239,7 @@ MISTAKES.update({
             "        x -= lr * numerical_gradiant(f, x)  # 勾配\n"
             "    return x\n"
         )},
-        "fails": None,
+        "fails": ["gradient_descent_test", "gradient_descent_inplace_test"],
         "message": "numerical_gradient の打ち間違い",
     },
     "learner_full_width_equals": {
@@ -252,7 +252,7 @@ MISTAKES.update({
             "        x -= lr * numerical_gradient(f, x)\n"
             "    return x, np.array(history)\n"
         )},
-        "fails": None,
+        "fails": ["gradient_descent_history_test", "gradient_descent_history_inplace_test"],
         "message": "全角の「＝」",
     },
     "learner_history_only": {
@@ -265,7 +265,7 @@ MISTAKES.update({
             "        x -= lr * numerical_gradient(f, x)\n"
             "    return np.array(x_history)\n"
         )},
-        "fails": None,
+        "fails": ["gradient_descent_history_test", "gradient_descent_history_inplace_test"],
         "message": "返した値の数が違います",
     },
     "learner_assign_update_zh": {
@@ -279,7 +279,7 @@ MISTAKES.update({
             "        x = lr * grad  # 更新参数\n"
             "    return x, np.array(history)\n"
         )},
-        "fails": None,
+        "fails": ["gradient_descent_history_test"],
         "message": "x = lr * grad",
     },
     "learner_unanswered_history": {
@@ -288,7 +288,7 @@ MISTAKES.update({
             "    # ここにコードを書いてください\n"
             "    raise NotImplementedError()\n"
         )},
-        "fails": None,
+        "fails": ["gradient_descent_history_test", "gradient_descent_history_inplace_test"],
         "message": "まだ解答していません",
     },
 })

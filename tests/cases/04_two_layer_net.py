@@ -597,12 +597,12 @@ MISTAKES.update({
                        "weight_init_std * np.random.randn(input_size, hidden_size)"),
                       ("weight_init_std * rng.randn(hidden_size, output_size)",
                        "weight_init_std * np.random.randn(hidden_size, output_size)")),
-        "fails": None,
+        "fails": ["TwoLayerNet_init_test"],
         "message": "書籍",
     },
     "learner_sigmoid_after_softmax": {
         "cells": _net(("return softmax(z1 @ W2 + b2)", "return sigmoid(softmax(z1 @ W2 + b2))")),
-        "fails": None,
+        "fails": ["TwoLayerNet_predict_test", "TwoLayerNet_numerical_gradient_test"],
         "message": "softmax のあとに sigmoid",
     },
     "learner_softmax_over_whole_batch": {
@@ -610,47 +610,58 @@ MISTAKES.update({
                                               "a2 = z1 @ W2 + b2\n"
                                               "        exp_a = np.exp(a2 - np.max(a2))\n"
                                               "        return exp_a / np.sum(exp_a)")) + _GRADIENT},
-        "fails": None,
+        "fails": ["TwoLayerNet_predict_test", "TwoLayerNet_numerical_gradient_test"],
         "message": "バッチ全体",
     },
     "learner_book_accuracy_argmax_labels": {
         "cells": _net(("labels = np.argmax(t, axis=1) if t.ndim == 2 else t",
                        "labels = np.argmax(t, axis=1)")),
-        "fails": None,
+        "fails": ["TwoLayerNet_accuracy_test"],
         "message": "argmax をとらず",
     },
     "learner_typo_cross_entropy": {
         "cells": _net(("return cross_entropy_error(self.predict(x), t)",
                        "y = self.predict(x)\n        return cross_entropy_eror(y, t)")),
-        "fails": None,
+        "fails": ["TwoLayerNet_loss_test", "TwoLayerNet_numerical_gradient_test"],
         "message": "cross_entropy_error の打ち間違い",
     },
     "learner_params_not_created": {
         "cells": _net(("self.params = {\n", "self.param = {\n")),
-        "fails": None,
+        "fails": [
+            "TwoLayerNet_init_test",
+            "TwoLayerNet_predict_test",
+            "TwoLayerNet_loss_test",
+            "TwoLayerNet_accuracy_test",
+            "TwoLayerNet_numerical_gradient_test",
+        ],
         "message": "param を params に直して",
     },
     "learner_predict_dot_order": {
         "cells": _net(("z1 = sigmoid(x @ W1 + b1)", "z1 = sigmoid(np.dot(W1, x) + b1)")),
-        "fails": None,
+        "fails": [
+            "TwoLayerNet_predict_test",
+            "TwoLayerNet_loss_test",
+            "TwoLayerNet_accuracy_test",
+            "TwoLayerNet_numerical_gradient_test",
+        ],
         "message": "積の順番",
     },
     "learner_train_fixed_keys": {
         "cells": _train(("optimizer.update(network.params, grads)",
                          "for key in ('W1', 'b1', 'W2', 'b2'):\n"
                          "            network.params[key] -= lr * grads[key]")),
-        "fails": None,
+        "fails": ["train_test", "train_update_test", "train_sampling_test"],
         "message": "書籍",
     },
     "learner_train_book_global_choice": {
         "cells": _train(("batch_mask = rng.choice(train_size, batch_size)",
                          "batch_mask = np.random.choice(train_size, batch_size)")),
-        "fails": None,
+        "fails": ["train_sampling_test"],
         "message": "書籍",
     },
     "learner_train_no_return": {
         "cells": _train(("    return history\n", "    print(history['test_acc'][-1])\n")),
-        "fails": None,
+        "fails": ["train_test", "train_update_test", "train_sampling_test"],
         "message": "書籍",
     },
     "learner_unanswered_train": {
@@ -659,7 +670,7 @@ MISTAKES.update({
             "          lr=0.1, seed=0, progress=False):\n"
             "    # ここにコードを書いてください\n"
             "    raise NotImplementedError()\n")},
-        "fails": None,
+        "fails": ["train_test", "train_update_test", "train_sampling_test"],
         "message": "まだ解答していません",
     },
 })

@@ -341,19 +341,19 @@ MISTAKES.update({
                                "        self.y = np.sum(x, axis=0, keepdims=True)\n"
                                "        return self.y\n"),
                               "        return np.repeat(self.y, self.N, axis=0)\n")},
-        "fails": None,
+        "fails": ["Sum_test"],
         "message": "順伝播の出力",
     },
     "learner_unfinished_backward": {
         "cells": {"Repeat": _repeat(_REPEAT_FORWARD,
                                     "        # ここにコードを書いてください\n"
                                     "        raise NotImplementedError()\n")},
-        "fails": None,
+        "fails": ["Repeat_test"],
         "message": "まだ解答していません",
     },
     "learner_repeat_N_without_self": {
         "cells": {"Repeat": _repeat("        return np.repeat(x, N, axis=0)\n", _REPEAT_BACKWARD)},
-        "fails": None,
+        "fails": ["Repeat_test"],
         "message": "self.N",
     },
     "learner_dout_name_from_book": {
@@ -362,18 +362,18 @@ MISTAKES.update({
                                     "        dW = np.dot(self.x.T, dout)\n"
                                     "        self.grads[0][...] = dW\n"
                                     "        return dx\n")},
-        "fails": None,
+        "fails": ["MatMul_test", "MatMul_inplace_test", "MatMul_state_test"],
         "message": "dout を dy に直して",
     },
     "learner_full_width_asterisk": {
         "cells": {"MatMul": _matmul("        self.x = x\n        return x ＠ W\n",
                                     _matmul_backward())},
-        "fails": None,
+        "fails": ["MatMul_test", "MatMul_inplace_test", "MatMul_state_test"],
         "message": "全角の「＠」",
     },
     "learner_sum_numpy_typo": {
         "cells": {"Sum": _sum(_SUM_FORWARD, "        return np.repaet(dy, self.N, axis=0)\n")},
-        "fails": None,
+        "fails": ["Sum_test"],
         "message": "np.repeat の打ち間違い",
     },
 })
