@@ -399,6 +399,8 @@ class Guard:
             self._testing = True  # the student's __str__ etc. may run: frames stay closed
             try:
                 explained = self.explain(failure, self.shell, test_file=TEST_FILE)
+            except Exception:  # noqa: BLE001 - e.g. a student's __str__ that raises
+                explained = None
             finally:
                 self._testing = False
             if explained is None:
