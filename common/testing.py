@@ -436,7 +436,7 @@ def _post_run_cell(result) -> None:
         if problem:
             print(problem)
             for name in names:
-                _broken_cells[name] = f"{cell} を直してください ({problem.splitlines()[0]})"
+                _broken_cells[name] = f"{cell} を直してください:\n{problem.splitlines()[0]}"
     else:
         for name in names:
             _broken_cells.pop(name, None)

@@ -155,7 +155,7 @@ class ExplainBrokenAnswers(NbGraderPreprocessor):
                     traceback=["SyntaxError: このセルは Python として読めません",
                                *problem.splitlines()])]
                 for name in syntax.defined_names(source):
-                    broken[name] = f"先に{label} を直してください: {first}"
+                    broken[name] = f"先に{label} を直してください:\n{first}"
             elif utils.is_grade(cell) and broken:
                 for output in cell.get("outputs", []):
                     if output.output_type != "error":
