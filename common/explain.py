@@ -5,11 +5,15 @@
 テストを別のプロセスで実行するときも, 学生のカーネルの中でも同じように使える.
 フレームには学生のセルの行だけを入れる (テストのコードは決して入れない).
 
-Example::
+Example (what a separate test process does with an error sent back from the student's process)::
 
-    >>> print(explain("NameError", "name 'np' is not defined",
-    ...               [Frame("In [3]", 2, "return np.zeros(3)", "f")], "f"))
-    ... # doctest: +SKIP
+    text = explain("AttributeError", "module 'numpy' has no attribute 'zero_like'",
+                   [Frame("In [5]", 3, "    grad = np.zero_like(x)", "numerical_gradient")],
+                   "numerical_gradient")
+    raise CheckFailed(text)   # common.testing.CheckFailed: the feedback shows only this text
+
+For a live exception in the student's own kernel, :mod:`common.cellframes` extracts the frames
+and the candidate names, and :func:`common.testing.explained` makes the CheckFailed.
 """
 
 from __future__ import annotations
