@@ -244,8 +244,9 @@ def _value_error(message: str, sources: str) -> tuple[str, str]:
 
 
 _AXIS = "配列にない軸 (axis) を指定しました (1 次元の配列に axis=1 など)。"
-_AXIS_FIX = ("t がラベル (1 次元) のときは argmax をとらずにそのまま比べます。"
-             "t.ndim で one-hot (2 次元) かどうかを見分けてください。")
+_AXIS_FIX = ("t がラベル (1 次元) のときは argmax をとらずにそのまま比べます (書籍の accuracy は"
+             " t を one-hot としますが, この課題ではラベルも受け付けます)。"
+             "t.ndim で見分けてください。")
 
 
 def _key_fix(key: str) -> str:

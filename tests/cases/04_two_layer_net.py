@@ -617,7 +617,7 @@ MISTAKES.update({
         "cells": _net(("labels = np.argmax(t, axis=1) if t.ndim == 2 else t",
                        "labels = np.argmax(t, axis=1)")),
         "fails": ["TwoLayerNet_accuracy_test"],
-        "message": "argmax をとらず",
+        "message": "書籍の accuracy",
     },
     "learner_typo_cross_entropy": {
         "cells": _net(("return cross_entropy_error(self.predict(x), t)",
