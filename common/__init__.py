@@ -2,11 +2,14 @@
 
 __all__ = [
     "activations",
+    "cellframes",
     "datasets",
+    "explain",
     "grad",
     "layers",
     "loss",
     "optimizers",
     "plotting",
+    "syntax",
     "testing",
 ]

@@ -21,6 +21,8 @@ from typing import NoReturn
 
 import numpy as np
 
+from common import cellframes, syntax
+
 __all__ = [
     "CheckFailed",
     "check_close",
@@ -35,6 +37,9 @@ __all__ = [
     "unchanged",
     "global_rng_unused",
     "under_grading",
+    "explained",
+    "install_kernel_hooks",
+    "remove_kernel_hooks",
 ]
 
 # Bound once at import: later monkeypatching of numpy by student code does not reach these.
@@ -314,8 +319,11 @@ def global_rng_unused(*, name: str) -> Iterator[None]:
     if not (state[1] == after[1]).all() or state[2] != after[2]:
         _fail(f"{name} がグローバルな乱数を使っていないか", expected="np.random の状態は変わらない",
               got="np.random の状態が変わった",
-              cause="np.random.randn などグローバルな乱数を使っていませんか? "
-                    "np.random.RandomState(seed) で自分専用の乱数生成器を作って使ってください。")
+              cause="np.random.randn などグローバルな乱数を使っていませんか? 書籍のコードは "
+                    "np.random.seed, np.random.randn, np.random.choice (グローバルな乱数) を"
+                    "使いますが, この課題では np.random.RandomState(seed) で自分専用の"
+                    "乱数生成器を作って使います (同じ seed なら同じ結果になり, ほかのコードの"
+                    "乱数を変えないため)。")
 
 
 def under_grading() -> bool:
@@ -327,3 +335,148 @@ def under_grading() -> bool:
             history = train(...)
     """
     return bool(os.environ.get("NBGRADER_EXECUTION"))
+
+
+# -- errors raised by the student's code while a test runs ----------------------------------------
+# The explanation itself is a pure function (common.explain.explain) of the error's type name,
+# message and the student's cell frames; common.cellframes extracts those from a live exception.
+# Two callers use :func:`explained`: the grading kernel's guard (instructor.guard, around the test
+# cell) and, in the student's own kernel (JupyterLab, nbgrader validate), the IPython hooks that
+# :func:`install_kernel_hooks` installs when this module is imported.
+
+_broken_cells: dict[str, str] = {}  # name a cell defines -> why that cell did not compile
+
+
+def _cell_map(shell) -> dict:
+    return getattr(getattr(shell, "compile", None), "_filename_map", {}) or {}
+
+
+def _explanation(exc: BaseException, shell, test_file: str | None) -> tuple[str | None, bool]:
+    """(the Japanese text or None, whether the student's cells are on the traceback)."""
+    if isinstance(exc, CheckFailed) or not isinstance(exc, Exception):
+        return None, False
+    cells = _cell_map(shell)
+
+    def is_cell(filename: str) -> bool:
+        return filename in cells
+
+    def label(filename: str) -> str:
+        return f"In [{cells.get(filename, '?')}]"
+
+    def exclude(filename: str) -> bool:
+        return filename == test_file
+
+    frames, _ = cellframes.student_frames(exc.__traceback__, is_cell=is_cell, label=label,
+                                          exclude=exclude)
+    name = getattr(exc, "name", None)
+    if type(exc) is NameError and not frames and name in _broken_cells:
+        return f"{name} が定義されていません。先に {_broken_cells[name]}", True
+    namespace = getattr(shell, "user_ns", {}) or {}
+    return cellframes.explain_exception(exc, is_cell=is_cell, label=label, exclude=exclude,
+                             namespace=namespace), bool(frames)
+
+
+def explained(exc: BaseException, shell, *, test_file: str | None = None) -> CheckFailed | None:
+    """学生のコードがテスト中に送出した例外 ``exc`` を, 日本語の説明付きの CheckFailed にする.
+
+    Args:
+        exc: テストのセルの実行中に起きた例外 (``__traceback__`` 付き).
+        shell: IPython のシェル (セルのファイル名と実行番号の対応 ``compile._filename_map``).
+        test_file: テストのセルのファイル名 (そのフレームは説明に使わない).
+    Returns:
+        CheckFailed (文面は :func:`common.explain.explain`). 説明しない例外 (CheckFailed そのもの,
+        Exception でないもの) なら None.
+    """
+    text, _ = _explanation(exc, shell, test_file)
+    return None if text is None else CheckFailed(text)
+
+
+def _current_cell_file(tb, cells: dict) -> str | None:
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename in cells:
+            return tb.tb_frame.f_code.co_filename
+        tb = tb.tb_next
+    return None
+
+
+def _custom_exc(shell, etype, value, tb, tb_offset=None) -> None:  # IPython's handler
+    """The student's kernel: a test's error raised in another cell is shown explained.
+
+    IPython (9.x) discards what a custom handler returns: the handler shows the error itself,
+    as a CheckFailed with the explanation, or else exactly as IPython would have.
+    """
+    try:
+        if isinstance(value, CheckFailed):
+            shell._showtraceback(etype, value, value._render_traceback_())
+            return
+        text, from_cells = _explanation(value, shell, _current_cell_file(tb, _cell_map(shell)))
+        # validate / autograde without the guard: every error of a test is explained, as the
+        # guard does; in JupyterLab only errors raised in the student's other cells
+        if text is not None and (from_cells or under_grading()):
+            failure = CheckFailed(text)
+            shell._showtraceback(CheckFailed, failure, failure._render_traceback_())
+            return
+    except Exception:  # noqa: BLE001 - never hide the real error behind a bug of ours
+        pass
+    shell.showtraceback((etype, value, tb), running_compiled_code=True)
+
+
+def _post_run_cell(result) -> None:
+    """A cell that did not compile: say where (line, column, full-width character) in Japanese."""
+    info = getattr(result, "info", None)
+    source = getattr(info, "raw_cell", "") or ""
+    error = getattr(result, "error_before_exec", None)
+    names = syntax.defined_names(source)
+    if isinstance(error, SyntaxError):
+        count = getattr(result, "execution_count", None)
+        cell = f"セル In [{count}]" if count else "このセル"
+        try:
+            from IPython.core.inputtransformer2 import TransformerManager
+
+            source = TransformerManager().transform_cell(source)
+        except Exception:  # noqa: BLE001
+            pass
+        problem = syntax.syntax_problem(source, cell=cell)
+        if problem:
+            print(problem)
+            for name in names:
+                _broken_cells[name] = f"{cell} を直してください:\n{problem.splitlines()[0]}"
+    else:
+        for name in names:
+            _broken_cells.pop(name, None)
+
+
+def install_kernel_hooks(shell=None) -> bool:
+    """学生のカーネル (JupyterLab, nbgrader validate) に日本語のエラー説明のフックを入れる.
+
+    テスト中に学生のコードで起きた例外は :func:`explained` の文面で, 読めないセル (SyntaxError)
+    は :func:`common.syntax.syntax_problem` の文面で表示する. IPython の外では何もしない.
+    採点のカーネルでは guard が :func:`remove_kernel_hooks` で外し, 自分で :func:`explained`
+    を呼ぶ.
+    """
+    if shell is None:
+        try:
+            from IPython import get_ipython
+        except ImportError:
+            return False
+        shell = get_ipython()
+    if shell is None or not hasattr(shell, "set_custom_exc"):
+        return False
+    remove_kernel_hooks(shell)
+    shell.set_custom_exc((Exception,), _custom_exc)
+    shell.events.register("post_run_cell", _post_run_cell)
+    return True
+
+
+def remove_kernel_hooks(shell) -> None:
+    """:func:`install_kernel_hooks` が入れたフックを外す (何度呼んでもよい)."""
+    if getattr(shell, "custom_exceptions", ()) == (Exception,):
+        shell.set_custom_exc((), None)
+    callbacks = shell.events.callbacks.get("post_run_cell", [])
+    for callback in list(callbacks):
+        if getattr(callback, "__name__", "") == "_post_run_cell" \
+                and getattr(callback, "__module__", "") == __name__:
+            callbacks.remove(callback)
+
+
+install_kernel_hooks()

@@ -39,7 +39,8 @@ import threading
 import types
 
 TRUSTED_PREFIXES = ("numpy", "common", "math", "functools", "itertools", "operator",
-                    "collections", "copy", "inspect")
+                    "collections", "copy", "inspect", "difflib", "linecache", "re",
+                    "unicodedata")
 PROTECTED_CLASSES = ("IPython.core.interactiveshell.InteractiveShell",
                      "ipykernel.zmqshell.ZMQInteractiveShell",
                      "ipykernel.ipkernel.IPythonKernel",
@@ -51,10 +52,12 @@ PROTECTED_CLASSES = ("IPython.core.interactiveshell.InteractiveShell",
                      "ipykernel.displayhook.ZMQShellDisplayHook",
                      "IPython.core.events.EventManager")
 EAGER_MODULES = ("numpy", "numpy.linalg", "numpy.random", "numpy.testing", "common.testing",
+                 "common.explain", "common.cellframes", "common.syntax",
                  "common.grad", "common.loss", "common.activations", "common.layers",
                  "common.optimizers")
 SYS_HOOKS = ("displayhook", "excepthook", "stdout", "stderr", "stdin", "exit")
 # attributes ipykernel sets on itself while a cell runs (stdin forwarding)
+TEST_FILE = "<テスト>"  # file name of the test cell's code: its frames are never explained
 KERNEL_MANAGED = ("_save_getpass", "_sys_raw_input", "_sys_eval_input", "_save_input")
 
 
@@ -104,6 +107,11 @@ class Guard:
                 pass
         self.shell = shell
         self.kernel = kernel
+        # the student's kernel shows errors through IPython hooks; here run_test explains them
+        from common import testing
+
+        testing.remove_kernel_hooks(shell)
+        self.explain = testing.explained
         # exit() in a cell would end the kernel at some later moment: make it an error now
         shell.ask_exit = _refuse_exit
         self.modules: dict[str, types.ModuleType] = {}
@@ -370,19 +378,34 @@ class Guard:
     def run_test(self, nonce: str) -> None:
         """Run one test cell's code; raise what it raises (IPython shows it as the cell's error)."""
         self._verdicts[nonce] = "started"
-        code = compile(self._sources.pop(nonce, ""), "<テスト>", "exec", dont_inherit=True)
+        code = compile(self._sources.pop(nonce, ""), TEST_FILE, "exec", dont_inherit=True)
         namespace = self._test_namespace()
         before = dict(namespace)
         entry = (dict(vars(builtins)), {name: getattr(sys, name) for name in SYS_HOOKS})
         self._testing = True
+        failure = None
         try:
             exec(code, namespace)
+        except Exception as exc:  # noqa: BLE001 - explained below, after the restore
+            failure = exc
         finally:
             self._testing = False
             tampered = self._restore_core(entry)
         if tampered:
             self._verdicts[nonce] = "tampered:" + json.dumps(sorted(set(tampered)))
             raise TamperedError(tampered)
+        if failure is not None:
+            # the student's error as a Japanese explanation of their own lines (never the test's)
+            self._testing = True  # the student's __str__ etc. may run: frames stay closed
+            try:
+                explained = self.explain(failure, self.shell, test_file=TEST_FILE)
+            except Exception:  # noqa: BLE001 - e.g. a student's __str__ that raises
+                explained = None
+            finally:
+                self._testing = False
+            if explained is None:
+                raise failure
+            raise explained from None
         user_ns = self.shell.user_ns
         for key, value in namespace.items():  # what the test defined stays, as in a normal cell
             if not key.startswith("__") and before.get(key, _MISSING) is not value:

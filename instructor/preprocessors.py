@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 
 import nbformat
 from nbconvert.exporters.exporter import ResourcesDict
@@ -18,6 +19,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import List, Unicode
 from traitlets.config import Configurable
 
+from common import syntax
 from common.testing import CheckFailed
 
 HIDDEN_NOTE = "(テストのコードは表示されません。エラーの種類とメッセージを手がかりにしてください)"
@@ -191,3 +193,57 @@ def _edited(submitted: NotebookNode, released: NotebookNode) -> bool:
     probe.source = _source(submitted)
     expected = released.metadata.nbgrader.get("checksum") or utils.compute_checksum(released)
     return utils.compute_checksum(probe) != expected
+
+
+_UNDEFINED = re.compile(r"name '([A-Za-z_]\w*)' is not defined")
+
+
+class ExplainBrokenAnswers(NbGraderPreprocessor):
+    """Feedback: an answer cell that does not compile is named, with its line and character.
+
+    Runs after the execution. The answer cell's SyntaxError becomes the Japanese explanation of
+    :func:`common.syntax.syntax_problem` (e.g. a full-width space from a Japanese IME), and a test
+    that failed only because a name that cell defines is missing says to fix that cell first
+    instead of showing a NameError. Scores do not change: the outputs stay errors.
+    """
+
+    def preprocess(self, nb: NotebookNode, resources: ResourcesDict
+                   ) -> tuple[NotebookNode, ResourcesDict]:
+        broken: dict[str, str] = {}  # name the cell defines -> what to tell
+        for cell in nb.cells:
+            if cell.cell_type != "code":
+                continue
+            if utils.is_solution(cell) and not utils.is_grade(cell):
+                source = _source(cell)
+                label = f"解答セル {cell.metadata.nbgrader.get('grade_id', '')}".rstrip()
+                problem = syntax.syntax_problem(_transformed(source), cell=label)
+                if problem is None:
+                    continue
+                first = problem.splitlines()[0]
+                cell.outputs = [nbformat.v4.new_output(
+                    "error", ename="SyntaxError", evalue=first,
+                    traceback=["SyntaxError: このセルは Python として読めません",
+                               *problem.splitlines()])]
+                for name in syntax.defined_names(source):
+                    broken[name] = f"先に{label} を直してください:\n{first}"
+            elif utils.is_grade(cell) and broken:
+                for output in cell.get("outputs", []):
+                    if output.output_type != "error":
+                        continue
+                    found = _UNDEFINED.search(output.get("evalue", ""))
+                    if found and found.group(1) in broken:
+                        output.ename = CheckFailed.__name__
+                        output.evalue = f"{found.group(1)} が定義されていません。" \
+                                        f"{broken[found.group(1)]}"
+                        output.traceback = CheckFailed(output.evalue)._render_traceback_()
+        return nb, resources
+
+
+def _transformed(source: str) -> str:
+    """The cell as IPython compiles it (magics and ! commands made into Python)."""
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+
+        return TransformerManager().transform_cell(source)
+    except Exception:  # noqa: BLE001 - the plain source is checked then
+        return source

@@ -193,3 +193,124 @@ MISTAKES = {
         "message": "np.array(history) で配列に",
     },
 }
+
+# --- Learners' code as found in study repositories (issue 12) ---
+MISTAKES.update({
+    "learner_assign_instead_of_update": {
+        "cells": {"gradient_descent": (
+            "def gradient_descent(f, init_x, lr=0.01, step_num=100):\n"
+            "    x = init_x.copy()\n"
+            "    for i in range(step_num):\n"
+            "        grad = numerical_gradient(f, x)\n"
+            "        x = lr * grad  # 更新\n"
+            "    return x\n"
+        )},
+        "fails": ["gradient_descent_test"],
+        "message": "x = lr * grad",
+    },
+    "learner_returns_f_of_x": {
+        "cells": {"gradient_descent": (
+            "def gradient_descent(f, init_x, lr=0.01, step_num=100):\n"
+            "    x = init_x.copy()\n"
+            "    for _ in range(step_num):\n"
+            "        x -= lr * numerical_gradient(f, x)\n"
+            "    return f(x)  # 最小値\n"
+        )},
+        "fails": ["gradient_descent_test"],
+        "message": "f(x) を返して",
+    },
+    "learner_book_mutates_init_x": {
+        "cells": {"gradient_descent": (
+            "def gradient_descent(f, init_x, lr=0.01, step_num=100):\n"
+            "    x = init_x\n"
+            "    for i in range(step_num):\n"
+            "        grad = numerical_gradient(f, x)\n"
+            "        x -= lr * grad\n"
+            "    return x\n"
+        )},
+        "fails": ["gradient_descent_inplace_test"],
+        "message": "書籍",
+    },
+    "learner_typo_numerical_gradiant": {
+        "cells": {"gradient_descent": (
+            "def gradient_descent(f, init_x, lr=0.01, step_num=100):\n"
+            "    x = init_x.copy()\n"
+            "    for i in range(step_num):\n"
+            "        x -= lr * numerical_gradiant(f, x)  # 勾配\n"
+            "    return x\n"
+        )},
+        "fails": ["gradient_descent_test", "gradient_descent_inplace_test"],
+        "message": "numerical_gradient の打ち間違い",
+    },
+    "learner_full_width_equals": {
+        "cells": {"gradient_descent_history": (
+            "def gradient_descent_history(f, init_x, lr=0.01, step_num=100):\n"
+            "    x = init_x.copy()\n"
+            "    history ＝ []\n"
+            "    for i in range(step_num):\n"
+            "        history.append(x.copy())\n"
+            "        x -= lr * numerical_gradient(f, x)\n"
+            "    return x, np.array(history)\n"
+        )},
+        "fails": ["gradient_descent_history_test", "gradient_descent_history_inplace_test"],
+        "message": "全角の「＝」",
+    },
+    "learner_history_only": {
+        "cells": {"gradient_descent_history": (
+            "def gradient_descent_history(f, init_x, lr=0.01, step_num=100):\n"
+            "    x = init_x.copy()\n"
+            "    x_history = []\n"
+            "    for i in range(step_num):\n"
+            "        x_history.append(x.copy())\n"
+            "        x -= lr * numerical_gradient(f, x)\n"
+            "    return np.array(x_history)\n"
+        )},
+        "fails": ["gradient_descent_history_test", "gradient_descent_history_inplace_test"],
+        "message": "返した値の数が違います",
+    },
+    "learner_assign_update_zh": {
+        "cells": {"gradient_descent_history": (
+            "def gradient_descent_history(f, init_x, lr=0.01, step_num=100):\n"
+            "    x = init_x.copy()\n"
+            "    history = []\n"
+            "    for i in range(step_num):\n"
+            "        history.append(x.copy())\n"
+            "        grad = numerical_gradient(f, x)\n"
+            "        x = lr * grad  # 更新参数\n"
+            "    return x, np.array(history)\n"
+        )},
+        "fails": ["gradient_descent_history_test"],
+        "message": "x = lr * grad",
+    },
+    "learner_unanswered_history": {
+        "cells": {"gradient_descent_history": (
+            "def gradient_descent_history(f, init_x, lr=0.01, step_num=100):\n"
+            "    # ここにコードを書いてください\n"
+            "    raise NotImplementedError()\n"
+        )},
+        "fails": ["gradient_descent_history_test", "gradient_descent_history_inplace_test"],
+        "message": "まだ解答していません",
+    },
+})
+
+CORRECT.update({
+    "learner_rebinding_update": {  # x = x - ... makes a new array: append(x) without copy is fine
+        "gradient_descent": (
+            "def gradient_descent(f, init_x, lr=0.01, step_num=100):\n"
+            "    x = init_x  # 書き換えないので copy は要らない\n"
+            "    for i in range(step_num):\n"
+            "        grad = numerical_gradient(f, x)\n"
+            "        x = x - lr * grad\n"
+            "    return x\n"
+        ),
+        "gradient_descent_history": (
+            "def gradient_descent_history(f, init_x, lr=0.01, step_num=100):\n"
+            "    x = init_x\n"
+            "    x_history = []\n"
+            "    for i in range(step_num):\n"
+            "        x_history.append(x)\n"
+            "        x = x - lr * numerical_gradient(f, x)  # 更新参数\n"
+            "    return x, np.array(x_history)\n"
+        ),
+    },
+})

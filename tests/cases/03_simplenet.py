@@ -287,3 +287,78 @@ MISTAKES = {
         "message": "softmax の exp がオーバーフローしています",
     },
 }
+
+# --- Learners' code as found in study repositories (issue 12) ---
+MISTAKES.update({
+    "learner_book_global_randn": {
+        "cells": {"simpleNet": _net(
+            init="        self.W = np.random.randn(2, 3)  # ガウス分布で初期化\n")},
+        "fails": ["simpleNet_init_test"],
+        "message": "書籍",
+    },
+    "learner_book_np_random_seed": {
+        "cells": {"simpleNet": _net(init=("        np.random.seed(seed)\n"
+                                          "        self.W = np.random.randn(2, 3)\n"))},
+        "fails": ["simpleNet_init_test"],
+        "message": "書籍",
+    },
+    "learner_book_predict_scores": {
+        "cells": {"simpleNet": _net(predict="        return np.dot(x, self.W)\n",
+                                    loss=("        z = self.predict(x)\n"
+                                          "        y = softmax(z)\n"
+                                          "        loss = cross_entropy_error(y, t)\n"
+                                          "        return loss\n"))},
+        "fails": ["simpleNet_predict_test"],
+        "message": "書籍",
+    },
+    "learner_double_softmax": {
+        "cells": {"simpleNet": _net(loss=("        z = self.predict(x)\n"
+                                          "        y = softmax(z)  # 书上的写法\n"
+                                          "        return cross_entropy_error(y, t)\n"))},
+        "fails": ["simpleNet_loss_test", "simpleNet_gradient_test"],
+        "message": "もう一度 softmax",
+    },
+    "learner_typo_numerical_gradint": {
+        "cells": {"simpleNet": _net(gradient=(
+            "        f = lambda w: self.loss(x, t)\n"
+            "        return {'W': numerical_gradint(f, self.W)}\n"))},
+        "fails": ["simpleNet_gradient_test"],
+        "message": "numerical_gradient の打ち間違い",
+    },
+    "learner_predict_without_self": {
+        "cells": {"simpleNet": _net().replace("    def predict(self, x):", "    def predict(x):")},
+        "fails": ["simpleNet_predict_test", "simpleNet_loss_test", "simpleNet_gradient_test"],
+        "message": "self",
+    },
+    "learner_W_not_on_self": {
+        "cells": {"simpleNet": _net(init=("        rng = np.random.RandomState(seed)\n"
+                                          "        W = rng.randn(2, 3)  # 가중치\n"))},
+        "fails": ["simpleNet_init_test"],
+        "message": "self.W = ... と保存",
+    },
+    "learner_full_width_quotes": {
+        "cells": {"simpleNet": _net(gradient=(
+            "        return {“W”: numerical_gradient(self.loss, self.W, x, t)}\n"))},
+        "fails": [
+            "simpleNet_init_test",
+            "simpleNet_predict_test",
+            "simpleNet_loss_test",
+            "simpleNet_gradient_test",
+        ],
+        "message": "全角の「“」",
+    },
+})
+
+CORRECT.update({
+    "learner_book_like_with_private_rng": {
+        "simpleNet": _net(
+            init="        self.W = np.random.RandomState(seed).randn(2, 3)  # 가중치 초기화\n",
+            predict="        return softmax(np.dot(x, self.W))\n",
+            loss=("        y = self.predict(x)\n"
+                  "        loss = cross_entropy_error(y, t)\n"
+                  "        return loss\n"),
+            gradient=("        f = lambda w: self.loss(x, t)\n"
+                      "        dW = numerical_gradient(f, self.W)\n"
+                      "        return {'W': dW}\n")),
+    },
+})

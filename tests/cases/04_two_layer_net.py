@@ -588,3 +588,115 @@ MISTAKES = {
         "message": "勾配がすべて 0 です",
     },
 }
+
+# --- Learners' code as found in study repositories (issue 12) ---
+MISTAKES.update({
+    "learner_book_randn_init": {
+        "cells": _net(("rng = np.random.RandomState(seed)\n", ""),
+                      ("weight_init_std * rng.randn(input_size, hidden_size)",
+                       "weight_init_std * np.random.randn(input_size, hidden_size)"),
+                      ("weight_init_std * rng.randn(hidden_size, output_size)",
+                       "weight_init_std * np.random.randn(hidden_size, output_size)")),
+        "fails": ["TwoLayerNet_init_test"],
+        "message": "書籍",
+    },
+    "learner_sigmoid_after_softmax": {
+        "cells": _net(("return softmax(z1 @ W2 + b2)", "return sigmoid(softmax(z1 @ W2 + b2))")),
+        "fails": ["TwoLayerNet_predict_test", "TwoLayerNet_numerical_gradient_test"],
+        "message": "softmax のあとに sigmoid",
+    },
+    "learner_softmax_over_whole_batch": {
+        "cells": {"TwoLayerNet": _edit(_NET, ("return softmax(z1 @ W2 + b2)",
+                                              "a2 = z1 @ W2 + b2\n"
+                                              "        exp_a = np.exp(a2 - np.max(a2))\n"
+                                              "        return exp_a / np.sum(exp_a)")) + _GRADIENT},
+        "fails": ["TwoLayerNet_predict_test", "TwoLayerNet_numerical_gradient_test"],
+        "message": "バッチ全体",
+    },
+    "learner_book_accuracy_argmax_labels": {
+        "cells": _net(("labels = np.argmax(t, axis=1) if t.ndim == 2 else t",
+                       "labels = np.argmax(t, axis=1)")),
+        "fails": ["TwoLayerNet_accuracy_test"],
+        "message": "書籍の accuracy",
+    },
+    "learner_typo_cross_entropy": {
+        "cells": _net(("return cross_entropy_error(self.predict(x), t)",
+                       "y = self.predict(x)\n        return cross_entropy_eror(y, t)")),
+        "fails": ["TwoLayerNet_loss_test", "TwoLayerNet_numerical_gradient_test"],
+        "message": "cross_entropy_error の打ち間違い",
+    },
+    "learner_params_not_created": {
+        "cells": _net(("self.params = {\n", "self.param = {\n")),
+        "fails": [
+            "TwoLayerNet_init_test",
+            "TwoLayerNet_predict_test",
+            "TwoLayerNet_loss_test",
+            "TwoLayerNet_accuracy_test",
+            "TwoLayerNet_numerical_gradient_test",
+        ],
+        "message": "param を params に直して",
+    },
+    "learner_predict_dot_order": {
+        "cells": _net(("z1 = sigmoid(x @ W1 + b1)", "z1 = sigmoid(np.dot(W1, x) + b1)")),
+        "fails": [
+            "TwoLayerNet_predict_test",
+            "TwoLayerNet_loss_test",
+            "TwoLayerNet_accuracy_test",
+            "TwoLayerNet_numerical_gradient_test",
+        ],
+        "message": "積の順番",
+    },
+    "learner_train_fixed_keys": {
+        "cells": _train(("optimizer.update(network.params, grads)",
+                         "for key in ('W1', 'b1', 'W2', 'b2'):\n"
+                         "            network.params[key] -= lr * grads[key]")),
+        "fails": ["train_test", "train_update_test", "train_sampling_test"],
+        "message": "書籍",
+    },
+    "learner_train_book_global_choice": {
+        "cells": _train(("batch_mask = rng.choice(train_size, batch_size)",
+                         "batch_mask = np.random.choice(train_size, batch_size)")),
+        "fails": ["train_sampling_test"],
+        "message": "書籍",
+    },
+    "learner_train_no_return": {
+        "cells": _train(("    return history\n", "    print(history['test_acc'][-1])\n")),
+        "fails": ["train_test", "train_update_test", "train_sampling_test"],
+        "message": "書籍",
+    },
+    "learner_unanswered_train": {
+        "cells": {"train": (
+            "def train(network, x_train, t_train, x_test, t_test, *, iters_num, batch_size=100,\n"
+            "          lr=0.1, seed=0, progress=False):\n"
+            "    # ここにコードを書いてください\n"
+            "    raise NotImplementedError()\n")},
+        "fails": ["train_test", "train_update_test", "train_sampling_test"],
+        "message": "まだ解答していません",
+    },
+})
+
+CORRECT.update({
+    "learner_train_loops_over_params": {
+        "train": (
+            "def train(network, x_train, t_train, x_test, t_test, *, iters_num, batch_size=100,\n"
+            "          lr=0.1, seed=0, progress=False):\n"
+            "    rng = np.random.RandomState(seed)  # 자신만의 난수 생성기\n"
+            "    train_size = x_train.shape[0]\n"
+            "    iter_per_epoch = max(train_size // batch_size, 1)\n"
+            "    train_loss_list, train_acc_list, test_acc_list = [], [], []\n"
+            "    for i in tqdm(range(iters_num), disable=not progress):\n"
+            "        batch_mask = rng.choice(train_size, batch_size)\n"
+            "        x_batch = x_train[batch_mask]\n"
+            "        t_batch = t_train[batch_mask]\n"
+            "        grad = network.gradient(x_batch, t_batch)\n"
+            "        for key in network.params:  # 매개변수 갱신\n"
+            "            network.params[key] -= lr * grad[key]\n"
+            "        train_loss_list.append(network.loss(x_batch, t_batch))\n"
+            "        if i % iter_per_epoch == 0:\n"
+            "            train_acc_list.append(network.accuracy(x_train, t_train))\n"
+            "            test_acc_list.append(network.accuracy(x_test, t_test))\n"
+            "    return {'train_loss': train_loss_list, 'train_acc': train_acc_list,\n"
+            "            'test_acc': test_acc_list}\n"
+        ),
+    },
+})

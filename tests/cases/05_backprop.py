@@ -333,3 +333,64 @@ MISTAKES = {
         "message": "grads = [np.zeros_like(W)] のまま",
     },
 }
+
+# --- Learners' code as found in study repositories (issue 12) ---
+MISTAKES.update({
+    "learner_sum_backward_repeats_output": {
+        "cells": {"Sum": _sum(("        self.N = x.shape[0]\n"
+                               "        self.y = np.sum(x, axis=0, keepdims=True)\n"
+                               "        return self.y\n"),
+                              "        return np.repeat(self.y, self.N, axis=0)\n")},
+        "fails": ["Sum_test"],
+        "message": "順伝播の出力",
+    },
+    "learner_unfinished_backward": {
+        "cells": {"Repeat": _repeat(_REPEAT_FORWARD,
+                                    "        # ここにコードを書いてください\n"
+                                    "        raise NotImplementedError()\n")},
+        "fails": ["Repeat_test"],
+        "message": "まだ解答していません",
+    },
+    "learner_repeat_N_without_self": {
+        "cells": {"Repeat": _repeat("        return np.repeat(x, N, axis=0)\n", _REPEAT_BACKWARD)},
+        "fails": ["Repeat_test"],
+        "message": "self.N",
+    },
+    "learner_dout_name_from_book": {
+        "cells": {"MatMul": _matmul(_MATMUL_FORWARD,
+                                    "        dx = np.dot(dout, W.T)\n"
+                                    "        dW = np.dot(self.x.T, dout)\n"
+                                    "        self.grads[0][...] = dW\n"
+                                    "        return dx\n")},
+        "fails": ["MatMul_test", "MatMul_inplace_test", "MatMul_state_test"],
+        "message": "dout を dy に直して",
+    },
+    "learner_full_width_asterisk": {
+        "cells": {"MatMul": _matmul("        self.x = x\n        return x ＠ W\n",
+                                    _matmul_backward())},
+        "fails": ["MatMul_test", "MatMul_inplace_test", "MatMul_state_test"],
+        "message": "全角の「＠」",
+    },
+    "learner_sum_numpy_typo": {
+        "cells": {"Sum": _sum(_SUM_FORWARD, "        return np.repaet(dy, self.N, axis=0)\n")},
+        "fails": ["Sum_test"],
+        "message": "np.repeat の打ち間違い",
+    },
+})
+
+CORRECT.update({
+    "learner_tile_and_ones": {
+        "Repeat": _repeat("        return np.tile(x, (self.N, 1))  # 复制 N 次\n",
+                          "        dx = np.sum(dy, axis=0, keepdims=True)  # 梯度相加\n"
+                          "        return dx\n"),
+        "Sum": _sum("        self.N = len(x)\n"
+                    "        return x.sum(axis=0, keepdims=True)\n",
+                    "        return np.ones((self.N, 1)) * dy  # dy を N 行に\n"),
+        "MatMul": _matmul("        self.x = x\n"
+                          "        return np.dot(x, W)\n",
+                          "        dx = np.dot(dy, W.T)\n"
+                          "        dW = np.dot(self.x.T, dy)\n"
+                          "        self.grads[0][...] = dW  # 深いコピー\n"
+                          "        return dx\n"),
+    },
+})
