@@ -79,7 +79,8 @@ class Agent:
         lines = []
         for frame in traceback.extract_tb(exc.__traceback__):
             if frame.filename in cells:
-                lines.append(f"  関数 {frame.name}, 行 {frame.lineno}: {(frame.line or '').strip()}")
+                code = (frame.line or "").strip()
+                lines.append(f"  関数 {frame.name}, 行 {frame.lineno}: {code}")
         return link.error_info(exc, lines[-20:])
 
     def _handle(self, op: str, fields: dict):

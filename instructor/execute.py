@@ -78,7 +78,7 @@ def _output_size(msg: dict) -> int:
 
 
 class SandboxedExecute(GradingStep, Execute):
-    """Execute a notebook for grading: sandboxed kernel, guarded tests, one time budget."""
+    """Execute a notebook for grading: sandboxed kernel, tests in the judge, one time budget."""
 
     wall_budget = Float(300.0, help="seconds for the whole notebook, kernel start included"
                         ).tag(config=True)

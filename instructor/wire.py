@@ -82,7 +82,7 @@ def _recv_exact(sock: socket.socket, size: int, deadline: float | None) -> bytes
             sock.settimeout(None)
         try:
             chunk = sock.recv(min(size - got, 1 << 20))
-        except socket.timeout:
+        except TimeoutError:
             raise TimeoutError("no answer in time") from None
         if not chunk:
             raise EOFError("connection closed")
