@@ -1263,6 +1263,285 @@ def _unicode_filename(ctx):
     return {f"{A1}（コピー）.ipynb": nb_with({}), "メモ ✓.txt": "日本語のメモ\n"}
 
 
+# -- against the judge: tests run in another process (issue 13) -------------------------------
+# Each was a working attack (or would be) while tests ran in the student's kernel; now the kernel
+# only serves the judge's calls. A hole shows as a score above the wrong answer's.
+DISPLAYHOOK_CREDIT = """\
+import sys
+
+from IPython import get_ipython
+
+_shell = get_ipython()
+_serve = globals().get("__kobai_serve__")
+
+
+def numerical_diff(f, x):
+    for hook in (_shell.displayhook, sys.displayhook):
+        try:
+            hook(1000.0)  # an execute_result in the test cell: nbgrader partial credit
+        except Exception:
+            pass
+    h = 1e-4
+    return (f(x + h) - f(x)) / h
+
+
+def __kobai_serve__():
+    _shell.displayhook(1000.0)
+    if _serve is not None:
+        _serve()
+    return 1000.0
+"""
+
+STUDENT_IMPORT = """\
+import builtins
+
+_real_import = builtins.__import__
+
+
+def _true(*args, **kwargs):
+    return True
+
+
+def _import(name, *args, **kwargs):
+    module = _real_import(name, *args, **kwargs)
+    for attr in ("check_close", "check_true", "check_shape", "isclose", "allclose", "call",
+                 "verdict", "serve", "request"):
+        if hasattr(module, attr):
+            try:
+                setattr(module, attr, _true)
+            except Exception:
+                pass
+    return module
+
+
+builtins.__import__ = _import
+"""
+
+# Score-encoded: if any test source or expected value shows up in the kernel, answer correctly.
+SOURCE_SPY = """\
+import gc
+import sys
+import threading
+import time
+
+from IPython import get_ipython
+
+_KEYS = ("hidden" + "_cases", "diff" + "_mistakes")
+_seen = []
+
+
+def _look(value):
+    if isinstance(value, str) and any(key in value for key in _KEYS):
+        _seen.append(value[:80])
+    elif isinstance(value, float) and value in (10.0, -13.5, -4.0, -19.0):
+        _seen.append(value)
+
+
+def _look_code(code):
+    for const in getattr(code, "co_consts", ()):
+        _look(const)
+    for name in getattr(code, "co_names", ()):
+        _look(name)
+
+
+def _hook(event, args):
+    if event in ("exec", "compile", "builtins.input"):
+        for arg in args:
+            try:
+                _look(arg)
+                _look_code(arg)
+            except Exception:
+                pass
+
+
+sys.addaudithook(_hook)
+
+
+def _poll():
+    while True:
+        for frame in list(sys._current_frames().values()):
+            while frame is not None:
+                _look_code(frame.f_code)
+                for value in list(frame.f_locals.values()):
+                    _look(value)
+                frame = frame.f_back
+        time.sleep(0.005)
+
+
+threading.Thread(target=_poll, daemon=True).start()
+threading.Thread(target=exec, args=("import time\\nwhile True:\\n    time.sleep(0.05)\\n",),
+                 daemon=True).start()
+_plain = get_ipython().display_formatter.formatters["text/plain"]
+_plain.for_type(str, lambda value, printer, cycle: (_look(value), printer.text(repr(value))))
+_plain.for_type(float, lambda value, printer, cycle: (_look(value), printer.text(repr(value))))
+
+
+def numerical_diff(f, x):
+    for obj in gc.get_objects():
+        if type(obj) is dict:
+            for value in list(obj.values()):
+                _look(value)
+    for name in ("expected", "exact", "hidden_cases"):
+        _look(name in sys.modules.get("__main__").__dict__ and name)
+    h = 1e-4
+    if _seen:
+        return (f(x + h) - f(x - h)) / (2 * h)
+    return (f(x + h) - f(x)) / h
+"""
+
+STDLIB_PATCHED = """\
+import hmac
+import json
+import socket
+import struct
+
+hmac.compare_digest = lambda a, b: True
+_dumps = json.dumps
+
+
+def _forging_dumps(obj, *args, **kwargs):
+    if isinstance(obj, dict) and obj.get("ok") is False:
+        obj = {**obj, "ok": True, "e": None}
+    return _dumps(obj, *args, **kwargs)
+
+
+json.dumps = _forging_dumps
+_sendall = socket.socket.sendall
+struct.pack = struct.pack
+"""
+
+NUMPY_DISPATCH = """\
+import ctypes
+import gc
+
+import numpy as np
+
+
+def _yes(*args, **kwargs):
+    return np.True_
+
+
+for _module in (np, np._core.numeric, np._core.multiarray):
+    for _name in ("isclose", "allclose", "array_equal", "isfinite", "shares_memory"):
+        if hasattr(_module, _name):
+            setattr(_module, _name, _yes)
+# C types' class dicts: every ndarray.all() says True
+gc.get_referents(np.ndarray.__dict__)[0]["all"] = lambda self, *args, **kwargs: np.True_
+ctypes.pythonapi.PyType_Modified(ctypes.py_object(np.ndarray))
+"""
+
+CLOSURES_CONTEXTLIB = """\
+import contextlib
+
+import common.testing as _t
+
+
+def _noop(*args, **kwargs):
+    return None
+
+
+for _f in (_t.check_close, _t.check_true, _t.check_shape, _t._fail, _t._close):
+    _f.__code__ = _noop.__code__
+    for _cell in _f.__closure__ or ():
+        _cell.cell_contents = _noop
+contextlib._GeneratorContextManager.__exit__ = lambda self, *exc: True
+"""
+
+# Score-encoded: anything read from the judge's side (besides calling f) -> the correct answer.
+JUDGE_INTROSPECTION = """\
+def numerical_diff(f, x):
+    leaked = []
+    for name in ("__globals__", "__closure__", "__code__", "__defaults__", "__self__"):
+        try:
+            leaked.append(getattr(f, name))
+        except Exception:
+            pass
+    try:
+        agent = object.__getattribute__(f, "_wire_link")
+        for name in ("__globals__", "__code__", "__class__", "__dict__", "func_globals"):
+            try:
+                leaked.append(agent.link.request("getattr", h=f, n=name))
+            except Exception:
+                pass
+        for op, fields in (("get", {"names": ("expected", "exact", "hidden_cases")}),
+                           ("setattr", {"h": f, "n": "x", "v": 1})):
+            try:
+                leaked.append(agent.link.request(op, **fields))
+            except Exception:
+                pass
+    except Exception:
+        pass
+    h = 1e-4
+    if leaked:
+        return (f(x + h) - f(x - h)) / (2 * h)
+    return (f(x + h) - f(x)) / h
+"""
+
+# A forged answer frame (valid JSON, impossible buffer list) then garbage: the judge stops
+# reading this kernel; every test from here on fails.
+FORGED_FRAMES = """\
+import json
+import struct
+
+
+def numerical_diff(f, x):
+    sock = object.__getattribute__(f, "_wire_link").link.sock
+    header = json.dumps({"k": "a", "ok": True, "v": {"t": "f", "v": (0.2).hex()},
+                         "u": [[999, []]], "bufs": [10**12]}).encode()
+    sock.sendall(struct.pack(">I", len(header)) + header + b"\\xff" * 1000)
+    h = 1e-4
+    return (f(x + h) - f(x)) / h
+"""
+
+HOSTILE_VALUES = """\
+import numpy as np
+
+
+class _Liar(float):
+    def __eq__(self, other):
+        return True
+
+    __hash__ = float.__hash__
+
+    def __array__(self, *args, **kwargs):
+        return np.array(0.2)
+
+    def __float__(self):
+        return 0.2
+
+
+def numerical_diff(f, x):
+    h = 1e-4
+    return _Liar((f(x + h) - f(x)) / h)
+"""
+
+HUGE_ARRAY = """\
+import numpy as np
+
+
+def numerical_diff(f, x):
+    return np.zeros(10_000_000)  # 80 MB: more than one message may carry
+"""
+
+CALLBACK_RECURSION = """\
+def numerical_diff(f, x):
+    try:
+        f(numerical_diff)  # the judge's f on the student's function: not a number
+    except Exception:
+        pass
+
+    def again(t):
+        return f(t) + again(t)  # a callback per level, until RecursionError
+
+    return again(x)
+"""
+
+RETURNS_JUDGE_OBJECT = """\
+def numerical_diff(f, x):
+    return f
+"""
+
+
 ATTACK_ANY = ("graded", "failed: ")
 
 CASES: list[Case] = [
@@ -1373,6 +1652,19 @@ CASES: list[Case] = [
          status=("unknown notebook: ",)),
     Case("symlink_to_master", _symlink_master, score=0.0,
          status=("failed: ", "unknown notebook: ", "missing")),
+    # -- against the judge (issue 13): each scores what its wrong answer scores ----------------
+    Case("displayhook_partial_credit", attack(body=DISPLAYHOOK_CREDIT)),
+    Case("student_import", attack(STUDENT_IMPORT)),
+    Case("source_spy", attack(body=SOURCE_SPY)),
+    Case("stdlib_patched", attack(STDLIB_PATCHED)),
+    Case("numpy_dispatch_and_type_dict", attack(NUMPY_DISPATCH)),
+    Case("closures_contextlib", attack(CLOSURES_CONTEXTLIB)),
+    Case("judge_introspection", attack(body=JUDGE_INTROSPECTION)),
+    Case("forged_frames", attack(body=FORGED_FRAMES), score=0.0),
+    Case("hostile_values", attack(body=HOSTILE_VALUES)),
+    Case("huge_array", attack(body=HUGE_ARRAY), score=0.0),
+    Case("callback_recursion", attack(body=CALLBACK_RECURSION), score=RAISE_SCORE),
+    Case("returns_judge_object", attack(body=RETURNS_JUDGE_OBJECT), score=RAISE_SCORE),
     Case("unicode_student", _unicode, score=CORRECT, student="学生-ユニコード①"),
     Case("unicode_filename", _unicode_filename, score=CORRECT, note="renamed"),
 ]
