@@ -56,6 +56,29 @@ def global_names(code: types.CodeType) -> set[str]:
     return names
 
 
+def names_to_fetch(code: types.CodeType) -> set[str]:
+    """Names of the notebook a test cell needs: looked up, and not bound by the cell first.
+
+    A name the cell's top level binds before it reads it (``net = TwoLayerNet(...)``), or binds
+    at top level and reads only inside its functions, is the test's own: it is not fetched
+    (a student's big global ``x`` is never copied for nothing).
+    """
+    first_load: dict[str, int] = {}
+    first_store: dict[str, int] = {}
+    for ins in dis.get_instructions(code):
+        if ins.opname in ("LOAD_NAME", "LOAD_GLOBAL") and isinstance(ins.argval, str):
+            first_load.setdefault(ins.argval, ins.offset)
+        elif ins.opname in ("STORE_NAME", "STORE_GLOBAL"):
+            first_store.setdefault(ins.argval, ins.offset)
+    wanted = set()
+    for name in global_names(code):
+        stored = first_store.get(name)
+        loaded = first_load.get(name)
+        if stored is None or (loaded is not None and loaded < stored):
+            wanted.add(name)
+    return wanted
+
+
 def stored_names(code: types.CodeType) -> set[str]:
     """Names the top level of ``code`` binds (``STORE_NAME``: assignments, imports, defs)."""
     return {ins.argval for ins in dis.get_instructions(code)
@@ -252,7 +275,7 @@ class Session:
             namespace = dict(self.setup_ns)
             namespace["__name__"] = JUDGE_MODULE
             self.link.request("begin")
-            wanted = sorted(global_names(code) - set(namespace) - set(dir(builtins)))
+            wanted = sorted(names_to_fetch(code) - set(namespace) - set(dir(builtins)))
             if wanted:
                 for pair in self.link.request("get", names=tuple(wanted)):
                     if type(pair) is tuple and len(pair) == 2 and pair[0] in wanted:

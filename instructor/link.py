@@ -74,9 +74,14 @@ class Link:
 
     # -- sending ------------------------------------------------------------------------------
     def _send(self, header: dict, fields: dict) -> None:
+        """Send a message; ProtocolError (nothing sent, codec rolled back) if it cannot be."""
+        mark = self.codec.mark()
         try:
             header, bufs = self.codec.encode_message(header, fields)
-            wire.send_frame(self.sock, header, bufs)
+            wire.send_frame(self.sock, header, bufs, self.limits)
+        except wire.ProtocolError:
+            self.codec.rollback(mark)
+            raise
         except (OSError, ValueError) as exc:
             self._break(f"送信できません ({type(exc).__name__})")
 

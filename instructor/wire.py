@@ -64,9 +64,14 @@ class ProtocolError(Exception):
 
 
 # -- frames ---------------------------------------------------------------------------------
-def send_frame(sock: socket.socket, header: dict, bufs: list[bytes]) -> None:
+def send_frame(sock: socket.socket, header: dict, bufs: list[bytes],
+               limits: Limits = LIMITS) -> None:
+    """Send one frame; ProtocolError (nothing sent) when it is larger than the limits."""
     header["bufs"] = [len(b) for b in bufs]
     data = json.dumps(header, separators=(",", ":"), allow_nan=False).encode()
+    if len(data) > limits.header_bytes or sum(header["bufs"]) > limits.buffer_bytes \
+            or len(bufs) > limits.buffers:
+        raise ProtocolError("message too large")
     sock.sendall(b"".join([_HEADER.pack(len(data)), data, *bufs]))
 
 
@@ -139,7 +144,8 @@ class Codec:
         self.reset()
 
     def reset(self) -> None:
-        self.next_id = 2 + self.side
+        """Forget every shared value and handle (a new test); ids are never reused."""
+        self.next_id = getattr(self, "next_id", 2 + self.side)
         self.mirrors: dict[int, list] = {}  # id -> [object, snapshot]
         self.mirror_of: dict[int, int] = {}  # id(object) -> mirror id
         self.mirrored_bytes = 0
@@ -161,6 +167,20 @@ class Codec:
             header[key] = self.encode(value, bufs)
         return header, bufs
 
+    def mark(self) -> int:
+        return self.next_id
+
+    def rollback(self, mark: int) -> None:
+        """Undo an encoding that was not sent: drop what it added, resend every shared value."""
+        for table, index in ((self.mirrors, self.mirror_of), (self.handles, self.handle_of)):
+            for key in [k for k in table if k >= mark and k % 2 == self.side]:
+                obj = table.pop(key)
+                if isinstance(obj, list):
+                    obj = obj[0]
+                index.pop(id(obj), None)
+        for entry in self.mirrors.values():
+            entry[1] = None
+
     def _snapshot(self, obj):
         if isinstance(obj, np.ndarray):
             return (obj.dtype.str, obj.shape, obj.tobytes())
@@ -169,6 +189,8 @@ class Codec:
         return list(obj.items())
 
     def _changed(self, obj, snap) -> bool:
+        if snap is None:
+            return True
         if isinstance(obj, np.ndarray):
             return (obj.dtype.str, obj.shape, obj.tobytes()) != snap
         items = list(obj) if type(obj) is list else list(obj.items())

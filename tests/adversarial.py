@@ -1520,7 +1520,7 @@ import numpy as np
 
 
 def numerical_diff(f, x):
-    return np.zeros(10_000_000)  # 80 MB: more than one message may carry
+    return np.zeros(10_000_000)  # 80 MB: more than one message may carry (not sent: an error)
 """
 
 CALLBACK_RECURSION = """\
@@ -1662,7 +1662,7 @@ CASES: list[Case] = [
     Case("judge_introspection", attack(body=JUDGE_INTROSPECTION)),
     Case("forged_frames", attack(body=FORGED_FRAMES), score=0.0),
     Case("hostile_values", attack(body=HOSTILE_VALUES)),
-    Case("huge_array", attack(body=HUGE_ARRAY), score=0.0),
+    Case("huge_array", attack(body=HUGE_ARRAY), score=RAISE_SCORE),
     Case("callback_recursion", attack(body=CALLBACK_RECURSION), score=RAISE_SCORE),
     Case("returns_judge_object", attack(body=RETURNS_JUDGE_OBJECT), score=RAISE_SCORE),
     Case("unicode_student", _unicode, score=CORRECT, student="学生-ユニコード①"),

@@ -376,3 +376,25 @@ def test_global_names_sees_nested_code_but_not_attributes():
 
 def test_link_broken_is_not_an_exception():
     assert not issubclass(link.LinkBroken, Exception)
+
+
+def test_a_value_too_large_to_send_is_an_error_not_a_broken_link(ends):
+    limits = wire.Limits(buffer_bytes=1000)
+    ends.link.limits = limits
+    ends.codec.limits = limits
+    verdict = _run(ends, """
+x = np.zeros(500)  # 4000 bytes: more than the test end may send
+try:
+    add(x)
+except wire.ProtocolError:
+    pass
+check_close(add(2.0, b=1.0), 3.0, name="after the refused message")
+print("OK")
+""".replace("wire.ProtocolError", "Exception"))
+    assert verdict["error"] is None, verdict
+
+
+def test_names_to_fetch_skips_what_the_test_binds_first():
+    code = compile("net = Net()\nprint(x)\ndef f():\n    return start\nstart = 1\nuse(y)\ny = 2\n",
+                   "<t>", "exec")
+    assert judge.names_to_fetch(code) == {"Net", "print", "x", "use", "y"}
