@@ -52,6 +52,18 @@ _isfinite = np.isfinite
 _array2string = np.array2string
 _array_equal = np.array_equal
 _get_state = np.random.get_state
+# Where global_rng_unused reads the global random state. The grader's judge, which runs the tests
+# in another process than the student's code, points it at the student's process.
+_rng_state_reader = [_get_state]
+
+
+def read_global_rng_state_with(reader) -> None:
+    """採点用: global_rng_unused が見るグローバルな乱数の状態を ``reader()`` から読むようにする.
+
+    テストと学生のコードが別のプロセスで動く採点 (instructor.judge) が使う.
+    ``reader`` は ``np.random.get_state()`` と同じ形の値を返す関数.
+    """
+    _rng_state_reader[0] = reader
 
 
 class CheckFailed(AssertionError):
@@ -304,10 +316,10 @@ def unchanged(array: np.ndarray, *, name: str, hint: str | None = None) -> Itera
 def global_rng_unused(*, name: str) -> Iterator[None]:
     """with ブロックの間にグローバルな乱数 (``np.random.seed`` / ``np.random.randn`` など)
     が使われないことを確かめる."""
-    state = _get_state()
+    state = _rng_state_reader[0]()
     yield
-    after = _get_state()
-    if not (state[1] == after[1]).all() or state[2] != after[2]:
+    after = _rng_state_reader[0]()
+    if not same(_array(state[1]), _array(after[1])) or not same(state[2], after[2]):
         _fail(f"{name} がグローバルな乱数を使っていないか", expected="np.random の状態は変わらない",
               got="np.random の状態が変わった",
               cause="np.random.randn などグローバルな乱数を使っていませんか? "

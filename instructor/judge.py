@@ -35,6 +35,8 @@ import sys
 import time
 import types
 
+import numpy as np
+
 from instructor import link, wire
 
 JUDGE_MODULE = "__judge__"
@@ -187,6 +189,16 @@ class Session:
         self.sock = sock
         self.link = link.Link(sock, self.codec, self._serve, deadline=lambda: self.deadline,
                               fail=student_exception, describe_error=_describe_own_error)
+        from common import testing
+
+        testing.read_global_rng_state_with(self._kernel_rng_state)
+
+    def _kernel_rng_state(self):
+        """``np.random.get_state()`` of the kernel: the student's code draws from that one."""
+        state = self.link.request("rng")
+        if type(state) is not tuple or len(state) != 5 or type(state[1]) is not np.ndarray:
+            raise link.LinkBroken("乱数の状態を読めませんでした")
+        return state
 
     # -- setup cells ----------------------------------------------------------------------------
     def setup(self, source: str) -> str:

@@ -18,6 +18,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from common import testing
 from common.testing import CheckFailed
 from instructor import judge, link, wire
 from instructor.agent import Agent
@@ -233,6 +234,9 @@ def sleeps():
 
 def peek(f):
     return f.__globals__
+
+def draws():
+    return np.random.randn()
 """
 
 
@@ -260,6 +264,7 @@ def ends():
     yield session
     judge_sock.close()
     kernel_sock.close()
+    testing.read_global_rng_state_with(np.random.get_state)
 
 
 def _run(session, source: str, timeout: float = 20) -> dict:
@@ -398,3 +403,16 @@ def test_names_to_fetch_skips_what_the_test_binds_first():
     code = compile("net = Net()\nprint(x)\ndef f():\n    return start\nstart = 1\nuse(y)\ny = 2\n",
                    "<t>", "exec")
     assert judge.names_to_fetch(code) == {"Net", "print", "x", "use", "y"}
+
+
+def test_global_rng_use_is_read_in_the_kernel(ends):
+    ends.setup("from common.testing import global_rng_unused\n")
+    verdict = _run(ends, """
+with global_rng_unused(name="fresh"):
+    fresh(np.zeros(2))
+print("clean")
+with global_rng_unused(name="draws"):
+    draws()
+""")
+    assert verdict["stdout"] == "clean\n"
+    assert verdict["error"]["ename"] == "CheckFailed"
