@@ -162,6 +162,7 @@ class Codec:
     def encode_message(self, header: dict, fields: dict) -> tuple[dict, list[bytes]]:
         """``header`` plus the encoded ``fields`` and the mirror updates; (header, buffers)."""
         bufs: list[bytes] = []
+        self._count = 0
         header["u"] = self._updates(bufs)
         for key, value in fields.items():
             header[key] = self.encode(value, bufs)
@@ -249,8 +250,9 @@ class Codec:
         return {"t": "h", "id": hid, "n": name, "c": callable(obj)}
 
     def encode(self, value, bufs: list[bytes], depth: int = 0):
-        if depth > self.limits.depth:
-            raise ProtocolError("value nested too deeply")
+        self._count = getattr(self, "_count", 0) + 1
+        if depth > self.limits.depth or self._count > self.limits.nodes:
+            raise ProtocolError("value too large or nested too deeply")
         kind = type(value)
         if value is None or kind is bool or kind is str:
             return value

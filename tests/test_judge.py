@@ -416,3 +416,9 @@ with global_rng_unused(name="draws"):
 """)
     assert verdict["stdout"] == "clean\n"
     assert verdict["error"]["ename"] == "CheckFailed"
+
+
+def test_a_value_with_too_many_items_is_refused_before_sending():
+    a, _, _ = _pair()
+    with pytest.raises(wire.ProtocolError):
+        a.encode_message({}, {"v": [0.5] * 300_000})
