@@ -260,9 +260,13 @@ class Session:
     def _drain(self) -> None:
         """Drop what a previous, interrupted test left in the socket."""
         self.sock.setblocking(False)
+        dropped, limit = 0, time.monotonic() + 2
         try:
-            while self.sock.recv(1 << 16):
-                pass
+            while chunk := self.sock.recv(1 << 16):
+                dropped += len(chunk)
+                if dropped > 256 * 1024 * 1024 or time.monotonic() > limit:
+                    self.link.broken = "カーネルがデータを送り続けています"
+                    break
         except (BlockingIOError, InterruptedError):
             pass
         except OSError:
@@ -280,6 +284,9 @@ class Session:
         self.deadline = time.monotonic() + timeout
         self.failed_in_callback = None
         self._drain()
+        if self.link.broken:
+            return {"stdout": "", "error": _aborted(self.link.broken),
+                    "note": f"link broken: {self.link.broken}"}
         self.codec.reset()
         note = ""
         try:

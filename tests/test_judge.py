@@ -422,3 +422,25 @@ def test_a_value_with_too_many_items_is_refused_before_sending():
     a, _, _ = _pair()
     with pytest.raises(wire.ProtocolError):
         a.encode_message({}, {"v": [0.5] * 300_000})
+
+
+def test_a_kernel_that_floods_its_socket_fails_closed():
+    judge_sock, kernel_sock = socket.socketpair()
+    session = judge.Session()
+    session.connect(judge_sock)
+    stop = threading.Event()
+
+    def flood():
+        kernel_sock.setblocking(False)
+        while not stop.is_set():
+            try:
+                kernel_sock.send(b"x" * 65536)
+            except BlockingIOError:
+                time.sleep(0.001)
+
+    threading.Thread(target=flood, daemon=True).start()
+    start = time.monotonic()
+    verdict = session.run_test("print('x')\n", 30)
+    stop.set()
+    assert time.monotonic() - start < 10
+    assert verdict["error"]["ename"] == "TestAborted"
