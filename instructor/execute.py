@@ -296,12 +296,35 @@ class SandboxedExecute(GradingStep, Execute):
             return
         source = cell.source
         cell.source = SERVE
-        try:  # whatever the kernel sends while it serves is dropped: the verdict is the judge's
-            await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        # whatever the kernel sends while it serves is dropped: the verdict is the judge's
+        task = asyncio.ensure_future(super().async_execute_cell(cell, cell_index,
+                                                                execution_count, store_history))
+        answer, broken_since, dead = None, None, None
+        try:
+            while True:
+                done, _ = await asyncio.wait({task}, timeout=0.005)
+                if answer is None:
+                    answer = self._poll_judge()
+                    if answer is not None and answer[1].get("broken"):
+                        broken_since = time.monotonic()
+                if done:
+                    break
+                if broken_since is not None and time.monotonic() - broken_since > 2:
+                    # the judge gave up on this kernel (garbage, a dead link): end it now
+                    broken_since = None
+                    await self._stop_kernel("採点プロセスとの通信が壊れたため停止しました")
+                    self.note(f"{grade_id}: kernel stopped: {answer[1].get('note', '')}"[:300])
+            task.result()
+        except DeadKernelError as exc:
+            dead = exc
+        except Exception:
+            if not self._stopped:  # not ours to explain
+                raise
         finally:
             cell.source = source
         timed_out = any(o.get("ename") == "CellTimeoutError" for o in cell.outputs)
-        answer = await self._judge_answer(self.judge_grace + (5 if timed_out else 0))
+        if answer is None:
+            answer = await self._judge_answer(self.judge_grace + (5 if timed_out else 0))
         outputs = []
         if answer is None or answer[0] != "verdict":
             cell.outputs = [_error("JudgeUnavailable", "採点プロセスが応答しないため、"
@@ -323,6 +346,14 @@ class SandboxedExecute(GradingStep, Execute):
         if verdict.get("note"):
             self.note(f"{grade_id}: {verdict['note']}"[:300])
         self._interrupted = timed_out
+        if dead is not None and not self._stopped:
+            raise dead
+
+    def _poll_judge(self):
+        try:
+            return self._judge_conn.recv() if self._judge_conn.poll(0) else None
+        except (EOFError, OSError):
+            return None
 
 
 @functools.cache

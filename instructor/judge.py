@@ -148,7 +148,7 @@ def student_exception(info: dict) -> BaseException:
     message = link._clip(info.get("m"))
     if base_name in ("KeyboardInterrupt", "SystemExit", "GeneratorExit", "BaseException"):
         if base_name == "KeyboardInterrupt":
-            return link.LinkBroken("時間切れで中断されました")
+            return link.LinkBroken("KeyboardInterrupt で中断されました (時間切れでも)")
         return link.LinkBroken(f"あなたのコードが {name} を送出しました")
     base = getattr(builtins, base_name, None)
     if not (isinstance(base, type) and issubclass(base, Exception)) \
@@ -280,13 +280,14 @@ class Session:
         error = None
         if self.link is None or self.link.broken:
             why = self.link.broken if self.link else "カーネルと接続できません"
-            return {"stdout": "", "error": _aborted(why), "note": f"link broken: {why}"}
+            return {"stdout": "", "error": _aborted(why), "note": f"link broken: {why}",
+                    "broken": True}
         self.deadline = time.monotonic() + timeout
         self.failed_in_callback = None
         self._drain()
         if self.link.broken:
             return {"stdout": "", "error": _aborted(self.link.broken),
-                    "note": f"link broken: {self.link.broken}"}
+                    "note": f"link broken: {self.link.broken}", "broken": True}
         self.codec.reset()
         note = ""
         try:
@@ -319,7 +320,8 @@ class Session:
         text = out.getvalue()
         if len(text) > MAX_STDOUT:
             text = text[:MAX_STDOUT] + "\n[出力が長すぎるため省略しました]\n"
-        return {"stdout": text, "error": error, "note": note}
+        return {"stdout": text, "error": error, "note": note,
+                "broken": bool(self.link and self.link.broken)}
 
 
 def _aborted(why: str) -> dict:

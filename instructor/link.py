@@ -144,8 +144,8 @@ class Link:
             self._send({"k": "a", "ok": True}, {"v": None})
             return
         if self.depth >= MAX_DEPTH:
-            self._send({"k": "a", "ok": False},
-                       {"v": None, "e": error_info(RecursionError("呼び出しの入れ子が深すぎます"))})
+            error = error_info(RecursionError("呼び出しの入れ子が深すぎます"))
+            self._send({"k": "a", "ok": False, "e": error}, {"v": None})
             return
         self.depth += 1
         try:
@@ -161,8 +161,8 @@ class Link:
         try:
             self._send({"k": "a", "ok": True}, {"v": value})
         except wire.ProtocolError as exc:
-            self._send({"k": "a", "ok": False},
-                       {"v": None, "e": error_info(ValueError(f"送れない値です ({exc})"))})
+            error = error_info(ValueError(f"答えの値が大きすぎるか, 送れない値です ({exc})"))
+            self._send({"k": "a", "ok": False, "e": error}, {"v": None})
 
     def serve_until_end(self) -> None:
         """Serve requests until ``end`` (the kernel's loop during one test)."""

@@ -1571,12 +1571,11 @@ CASES: list[Case] = [
     Case("showtraceback_blanked", attack(SHOWTRACEBACK)),
     Case("clear_output_thread", attack(CLEAR_OUTPUT_THREAD)),
     Case("clear_output_timer", attack(CLEAR_OUTPUT_TIMER)),
-    # every test that calls the tampering function fails, as if it raised: 5, not 7
-    Case("patch_at_call_time", attack(body=PATCH_AT_CALL_TIME), score=RAISE_SCORE),
-    # the tracer is found after each test that called the function: those tests fail (5)
-    Case("settrace", attack(body=SETTRACE), score=RAISE_SCORE),
-    # frames are closed to notebook code during tests: the function raises, its tests fail (5)
-    Case("frame_peek", attack(body=FRAME_PEEK), score=RAISE_SCORE),
+    # the tests run in the judge: what the function patches, traces or peeks at in the kernel
+    # never reaches them; it scores what the forward difference it returns scores (7)
+    Case("patch_at_call_time", attack(body=PATCH_AT_CALL_TIME)),
+    Case("settrace", attack(body=SETTRACE)),
+    Case("frame_peek", attack(body=FRAME_PEEK)),
     Case("eq_always_true", attack(body=EQ_ALWAYS_TRUE)),
     Case("fake_output", attack(body=FAKE_OUTPUT)),
     Case("pre_run_cell_event", attack(PRE_RUN_CELL)),

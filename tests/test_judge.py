@@ -261,6 +261,7 @@ def ends():
     session = judge.Session()
     session.connect(judge_sock)
     session.setup("import numpy as np\nfrom common.testing import check_close, check_true\n")
+    session.agent = agent  # for tests that change the kernel end's limits
     yield session
     judge_sock.close()
     kernel_sock.close()
@@ -444,3 +445,15 @@ def test_a_kernel_that_floods_its_socket_fails_closed():
     stop.set()
     assert time.monotonic() - start < 10
     assert verdict["error"]["ename"] == "TestAborted"
+
+
+def test_an_answer_too_large_to_send_is_a_student_error(ends):
+    ends.agent.link.limits = wire.Limits(buffer_bytes=1000)  # what the kernel end may send
+    verdict = _run(ends, """
+try:
+    fresh(np.zeros(500))  # the copy (4000 bytes) is too large to answer
+except ValueError as err:
+    print("refused:", "大きすぎる" in str(err))
+check_close(add(1.0, b=2.0), 3.0, name="the link still works")
+""")
+    assert verdict["error"] is None and verdict["stdout"] == "refused: True\n", verdict
