@@ -198,6 +198,9 @@ def bump(x):
 def fresh(x):
     return x.copy()
 
+def zeros(n):
+    return np.zeros(n)
+
 def fails(kind):
     raise {"value": ValueError, "key": KeyError}[kind]("学生のエラー")
 
@@ -451,7 +454,7 @@ def test_an_answer_too_large_to_send_is_a_student_error(ends):
     ends.agent.link.limits = wire.Limits(buffer_bytes=1000)  # what the kernel end may send
     verdict = _run(ends, """
 try:
-    fresh(np.zeros(500))  # the copy (4000 bytes) is too large to answer
+    zeros(500)  # 4000 bytes: too large to answer
 except ValueError as err:
     print("refused:", "大きすぎる" in str(err))
 check_close(add(1.0, b=2.0), 3.0, name="the link still works")
