@@ -1333,7 +1333,7 @@ _seen = []
 def _look(value):
     if isinstance(value, str) and any(key in value for key in _KEYS):
         _seen.append(value[:80])
-    elif isinstance(value, float) and value in (10.0, -13.5, -4.0, -19.0):
+    elif isinstance(value, float) and value in (-13.5, -19.0):  # hidden expected values
         _seen.append(value)
 
 
