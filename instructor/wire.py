@@ -33,6 +33,7 @@ import json
 import socket
 import struct
 import time
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -130,6 +131,13 @@ def _hashable(value) -> bool:
     return True
 
 
+def _reference(obj):
+    """How a mirror holds its object: weakly for arrays (freed ones stop being synced)."""
+    if isinstance(obj, np.ndarray):
+        return weakref.ref(obj)
+    return lambda: obj
+
+
 class Codec:
     """Encoding and decoding for one end; holds its mirrors and handles.
 
@@ -146,8 +154,10 @@ class Codec:
     def reset(self) -> None:
         """Forget every shared value and handle (a new test); ids are never reused."""
         self.next_id = getattr(self, "next_id", 2 + self.side)
-        self.mirrors: dict[int, list] = {}  # id -> [object, snapshot]
+        self.mirrors: dict[int, list] = {}  # id -> [reference to the object, snapshot]
         self.mirror_of: dict[int, int] = {}  # id(object) -> mirror id
+        self.released: list[int] = []  # mirrors whose array is gone here: the other end drops them
+        self.gone: set[int] = set()  # released by us: late updates of them are ignored
         self.mirrored_bytes = 0
         self.handles: dict[int, object] = {}  # own handle id -> object
         self.handle_of: dict[int, int] = {}  # id(object) -> handle id
@@ -166,6 +176,7 @@ class Codec:
         header["u"] = self._updates(bufs)
         for key, value in fields.items():
             header[key] = self.encode(value, bufs)
+        header["r"], self.released = self.released, []
         return header, bufs
 
     def mark(self) -> int:
@@ -176,11 +187,19 @@ class Codec:
         for table, index in ((self.mirrors, self.mirror_of), (self.handles, self.handle_of)):
             for key in [k for k in table if k >= mark and k % 2 == self.side]:
                 obj = table.pop(key)
-                if isinstance(obj, list):
-                    obj = obj[0]
-                index.pop(id(obj), None)
+                index.pop(obj[2] if table is self.mirrors else id(obj), None)
         for entry in self.mirrors.values():
             entry[1] = None
+
+    def _get(self, mid: int):
+        """The object of mirror ``mid`` here, or None (unknown, or an array since freed)."""
+        entry = self.mirrors.get(mid)
+        return None if entry is None else entry[0]()
+
+    def _drop(self, mid: int) -> None:
+        entry = self.mirrors.pop(mid, None)
+        if entry is not None and self.mirror_of.get(entry[2]) == mid:
+            del self.mirror_of[entry[2]]
 
     def _snapshot(self, obj):
         if isinstance(obj, np.ndarray):
@@ -204,7 +223,12 @@ class Codec:
     def _updates(self, bufs: list[bytes]) -> list:
         updates = []
         for mid, entry in list(self.mirrors.items()):
-            obj, snap = entry
+            obj, snap = entry[0](), entry[1]
+            if obj is None:  # an array nobody holds here any more: nothing to keep in sync
+                self._drop(mid)
+                self.released.append(mid)
+                self.gone.add(mid)
+                continue
             if not self._changed(obj, snap):
                 continue
             entry[1] = self._snapshot(obj)
@@ -225,7 +249,7 @@ class Codec:
 
     def _register_mirror(self, obj) -> int:
         mid = self._new_id()
-        self.mirrors[mid] = [obj, self._snapshot(obj)]
+        self.mirrors[mid] = [_reference(obj), self._snapshot(obj), id(obj)]
         self.mirror_of[id(obj)] = mid
         if isinstance(obj, np.ndarray):
             self.mirrored_bytes += obj.nbytes
@@ -273,7 +297,9 @@ class Codec:
         if isinstance(value, np.ndarray) and value.dtype.str in ALLOWED_DTYPES \
                 or kind is list or kind is dict:
             mid = self.mirror_of.get(id(value))
-            if mid is not None and self.mirrors.get(mid, [None])[0] is value:
+            if mid is not None and self._get(mid) is value:
+                if isinstance(value, np.ndarray):  # always with its data: the other end may
+                    return {"t": "a", "id": mid, **self._array_body(value, bufs)}  # have freed it
                 return {"t": "r", "id": mid}
             mid = self._register_mirror(value)
             if kind is list:
@@ -292,9 +318,14 @@ class Codec:
     def decode_message(self, header: dict, bufs: list[bytes], keys: tuple[str, ...]) -> dict:
         """Apply the mirror updates of a received message, then decode ``keys``."""
         state = {"nodes": 0}
-        updates = header.get("u", [])
-        if type(updates) is not list:
+        updates, released = header.get("u", []), header.get("r", [])
+        if type(updates) is not list or type(released) is not list \
+                or len(released) > self.limits.mirrors:
             raise ProtocolError("bad updates")
+        for mid in released:  # the other end no longer holds these: no more syncing
+            if type(mid) is not int:
+                raise ProtocolError("bad release")
+            self._drop(mid)
         for update in updates:
             self._apply_update(update, bufs, state)
         return {key: self.decode(header.get(key), bufs, state) for key in keys}
@@ -304,8 +335,12 @@ class Codec:
             raise ProtocolError("bad update")
         entry = self.mirrors.get(update[0])
         if entry is None:
+            if update[0] in self.gone:  # freed here, its release crossed this update
+                return
             raise ProtocolError("update of an unknown value")
-        obj, content = entry[0], update[1]
+        obj, content = entry[0](), update[1]
+        if obj is None:  # freed here meanwhile (its release is on its way): nothing to update
+            return
         if isinstance(obj, np.ndarray):
             if type(content) is not dict:
                 raise ProtocolError("bad array update")
@@ -395,16 +430,30 @@ class Codec:
         if tag == "s":
             arr = self._array({"d": node.get("d"), "sh": [], "b": node.get("b")}, bufs)
             return arr[()]
-        if tag in ("a", "l", "d"):
+        if tag == "a":
+            mid = node.get("id")
+            if type(mid) is not int or mid < 2:
+                raise ProtocolError("bad array id")
+            new = self._array(node, bufs)
+            known = self._get(mid)
+            if isinstance(known, np.ndarray):  # an array both ends hold: the same object here
+                if known.dtype != new.dtype or known.shape != new.shape:
+                    raise ProtocolError("an array changed its shape or dtype")
+                return known
+            self._drop(mid)
+            self.mirrored_bytes += new.nbytes
+            self.mirrors[mid] = [_reference(new), self._snapshot(new), id(new)]
+            self.mirror_of[id(new)] = mid
+            if len(self.mirrors) > self.limits.mirrors \
+                    or self.mirrored_bytes > self.limits.mirrored_bytes:
+                raise ProtocolError("too many shared arrays or values")
+            return new
+        if tag in ("l", "d"):
             mid = node.get("id")
             if type(mid) is not int or mid % 2 == self.side or mid in self.mirrors:
                 raise ProtocolError("bad id of a new value")
-            if tag == "a":
-                obj = self._array(node, bufs)
-                self.mirrored_bytes += obj.nbytes
-            else:
-                obj = [] if tag == "l" else {}
-            self.mirrors[mid] = [obj, None]
+            obj = [] if tag == "l" else {}
+            self.mirrors[mid] = [_reference(obj), None, id(obj)]
             self.mirror_of[id(obj)] = mid
             if len(self.mirrors) > self.limits.mirrors \
                     or self.mirrored_bytes > self.limits.mirrored_bytes:
@@ -421,10 +470,11 @@ class Codec:
             self.mirrors[mid][1] = self._snapshot(obj)
             return obj
         if tag == "r":
-            entry = self.mirrors.get(node.get("id"))
-            if entry is None:
+            mid = node.get("id")
+            obj = self._get(mid) if type(mid) is int else None
+            if obj is None:
                 raise ProtocolError("reference to an unknown value")
-            return entry[0]
+            return obj
         if tag in ("u", "e", "z"):
             content = node.get("v")
             if type(content) is not list:
