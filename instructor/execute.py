@@ -163,20 +163,21 @@ class SandboxedExecute(GradingStep, Execute):
         self._judge_conn.close()
         self._judge = None
 
-    async def _judge_answer(self, timeout: float):
-        """The judge's next answer, or None when it gives none within ``timeout`` seconds."""
+    async def _judge_setup_done(self, timeout: float) -> bool:
+        """Whether the judge answers the setup cell just sent within ``timeout`` seconds."""
         limit = time.monotonic() + timeout
         conn = self._judge_conn
         while time.monotonic() < limit:
             try:
-                if conn.poll(0):
-                    return conn.recv()
+                while conn.poll(0):
+                    if conn.recv()[0] == "setup":  # a late verdict is dropped
+                        return True
             except (EOFError, OSError):
-                return None
+                return False
             if not self._judge.is_alive():
-                return None
+                return False
             await asyncio.sleep(0.002)
-        return None
+        return False
 
     def preprocess(self, nb, resources, retries=None):
         try:
@@ -261,8 +262,7 @@ class SandboxedExecute(GradingStep, Execute):
                                                  store_history)
                 if setup:  # the master's given code: the judge runs it too if it is self-contained
                     self._judge_conn.send(("setup", cell.source))
-                    answer = await self._judge_answer(60)
-                    if answer is None:
+                    if not await self._judge_setup_done(60):
                         self.note(f"cell {cell_index}: the judge did not run the setup cell")
             if any(o.get("ename") == "CellTimeoutError" for o in cell.outputs) \
                     or getattr(self, "_interrupted", False):
@@ -288,7 +288,9 @@ class SandboxedExecute(GradingStep, Execute):
         """The judge runs the test; the kernel serves it; the cell shows the judge's verdict."""
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "?")
         try:
-            self._judge_conn.send(("test", cell.source, float(self.timeout or 60) + 10))
+            self._test_seq = getattr(self, "_test_seq", 0) + 1
+            self._judge_conn.send(("test", cell.source, float(self.timeout or 60) + 10,
+                                   self._test_seq))
         except OSError:
             cell.outputs = [_error("JudgeUnavailable", "採点プロセスが停止したため、"
                                    "このテストは実行されませんでした")]
@@ -304,7 +306,7 @@ class SandboxedExecute(GradingStep, Execute):
             while True:
                 done, _ = await asyncio.wait({task}, timeout=0.005)
                 if answer is None:
-                    answer = self._poll_judge()
+                    answer = self._poll_judge(self._test_seq)
                     if answer is not None and answer[1].get("broken"):
                         broken_since = time.monotonic()
                 if done:
@@ -323,14 +325,17 @@ class SandboxedExecute(GradingStep, Execute):
         finally:
             cell.source = source
         timed_out = any(o.get("ename") == "CellTimeoutError" for o in cell.outputs)
-        if answer is None:
-            answer = await self._judge_answer(self.judge_grace + (5 if timed_out else 0))
+        limit = time.monotonic() + self.judge_grace + (5 if timed_out else 0)
+        while answer is None and time.monotonic() < limit:
+            answer = self._poll_judge(self._test_seq)
+            await asyncio.sleep(0.002)
         outputs = []
-        if answer is None or answer[0] != "verdict":
+        if answer is None:
             cell.outputs = [_error("JudgeUnavailable", "採点プロセスが応答しないため、"
                                    "このテストは不合格です")]
             self.note(f"{grade_id}: no verdict from the judge")
-            self._interrupted = True
+            # the judge and the kernel are out of step: nothing later could be trusted
+            await self._stop_kernel("採点プロセスとカーネルのやりとりが止まりました")
             return
         verdict = answer[1]
         if verdict["stdout"]:
@@ -349,11 +354,16 @@ class SandboxedExecute(GradingStep, Execute):
         if dead is not None and not self._stopped:
             raise dead
 
-    def _poll_judge(self):
+    def _poll_judge(self, seq: int):
+        """The judge's verdict of test ``seq`` if it has come (late verdicts are dropped)."""
         try:
-            return self._judge_conn.recv() if self._judge_conn.poll(0) else None
+            while self._judge_conn.poll(0):
+                answer = self._judge_conn.recv()
+                if answer[0] == "verdict" and answer[2] == seq:
+                    return answer
         except (EOFError, OSError):
             return None
+        return None
 
 
 @functools.cache

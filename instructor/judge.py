@@ -373,7 +373,7 @@ def main(control, socket_path: str, accept_timeout: float = 60.0) -> None:
         if kind == "stop":
             break
         if kind == "setup":
-            control.send(("setup", session.setup(message[1])))
+            control.send(("setup", session.setup(message[1]), None))
         elif kind == "test":
             if session.sock is None and listener is not None:
                 listener.settimeout(accept_timeout)
@@ -386,5 +386,5 @@ def main(control, socket_path: str, accept_timeout: float = 60.0) -> None:
                 listener = None
                 with contextlib.suppress(OSError):
                     os.unlink(socket_path)
-            control.send(("verdict", session.run_test(message[1], message[2])))
+            control.send(("verdict", session.run_test(message[1], message[2]), message[3]))
     sys.exit(0)
