@@ -1326,7 +1326,7 @@ import time
 
 from IPython import get_ipython
 
-_KEYS = ("hidden" + "_cases", "diff" + "_mistakes")
+_KEYS = ("_".join(["hidden", "cases"]), "_".join(["diff", "mistakes"]))  # not in our own code
 _seen = []
 
 
@@ -1361,13 +1361,15 @@ def _poll():
     while True:
         for frame in list(sys._current_frames().values()):
             while frame is not None:
-                _look_code(frame.f_code)
-                for value in list(frame.f_locals.values()):
-                    _look(value)
+                if frame.f_code.co_filename != _MINE:  # not the spy's own frames
+                    _look_code(frame.f_code)
+                    for value in list(frame.f_locals.values()):
+                        _look(value)
                 frame = frame.f_back
         time.sleep(0.005)
 
 
+_MINE = _look.__code__.co_filename
 threading.Thread(target=_poll, daemon=True).start()
 threading.Thread(target=exec, args=("import time\\nwhile True:\\n    time.sleep(0.05)\\n",),
                  daemon=True).start()
