@@ -24,6 +24,7 @@ import asyncio
 import functools
 import json
 import multiprocessing
+import os
 import shutil
 import sys
 import tempfile
@@ -55,6 +56,25 @@ def _judge_context():
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(JUDGE_PRELOAD)
     return context
+
+
+def _forget_inherited_fork_server() -> None:
+    """In a process forked from the grader (a parallel worker), the grader's fork server is not
+    a child: multiprocessing would fail to check on it. The worker starts its own when needed."""
+    import multiprocessing.forkserver as forkserver
+
+    server = getattr(forkserver, "_forkserver", None)
+    if server is None or getattr(server, "_forkserver_pid", None) is None:
+        return
+    if server._forkserver_alive_fd is not None:
+        try:
+            os.close(server._forkserver_alive_fd)
+        except OSError:
+            pass
+    server._forkserver_pid = server._forkserver_address = server._forkserver_alive_fd = None
+
+
+os.register_at_fork(after_in_child=_forget_inherited_fork_server)
 
 
 def _error(ename: str, message: str) -> NotebookNode:
