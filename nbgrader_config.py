@@ -37,8 +37,9 @@ c.IgnorePattern.pattern = r"\b\w*Warning: "
 # Autograde, hardened (SECURITY.md). Sanitize: the notebook graded is the student version of the
 # master with only the student's answer cells put in (RebuildFromMaster); nbgrader then restores
 # test cells from the gradebook as usual. Execute: the kernel runs in a bubblewrap sandbox with
-# resource limits and one wall-time budget per notebook, and every test cell runs through the
-# in-kernel guard (instructor.execute.SandboxedExecute replaces nbgrader's Execute).
+# resource limits and one wall-time budget per notebook; test cells never run in it: a separate
+# judge process runs them and calls the student's code through a plain-data protocol
+# (instructor.execute.SandboxedExecute replaces nbgrader's Execute; instructor/judge.py).
 c.Autograde.sanitize_preprocessors = [
     "instructor.preprocessors.RebuildFromMaster",
     "nbgrader.preprocessors.OverwriteKernelspec",

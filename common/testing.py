@@ -57,6 +57,18 @@ _isfinite = np.isfinite
 _array2string = np.array2string
 _array_equal = np.array_equal
 _get_state = np.random.get_state
+# Where global_rng_unused reads the global random state. The grader's judge, which runs the tests
+# in another process than the student's code, points it at the student's process.
+_rng_state_reader = [_get_state]
+
+
+def read_global_rng_state_with(reader) -> None:
+    """採点用: global_rng_unused が見るグローバルな乱数の状態を ``reader()`` から読むようにする.
+
+    テストと学生のコードが別のプロセスで動く採点 (instructor.judge) が使う.
+    ``reader`` は ``np.random.get_state()`` と同じ形の値を返す関数.
+    """
+    _rng_state_reader[0] = reader
 
 # Labels in a failure message (instructor.report reads them back from graded notebooks).
 CHECK_LABEL = "チェック"
@@ -313,10 +325,10 @@ def unchanged(array: np.ndarray, *, name: str, hint: str | None = None) -> Itera
 def global_rng_unused(*, name: str) -> Iterator[None]:
     """with ブロックの間にグローバルな乱数 (``np.random.seed`` / ``np.random.randn`` など)
     が使われないことを確かめる."""
-    state = _get_state()
+    state = _rng_state_reader[0]()
     yield
-    after = _get_state()
-    if not (state[1] == after[1]).all() or state[2] != after[2]:
+    after = _rng_state_reader[0]()
+    if not same(_array(state[1]), _array(after[1])) or not same(state[2], after[2]):
         _fail(f"{name} がグローバルな乱数を使っていないか", expected="np.random の状態は変わらない",
               got="np.random の状態が変わった",
               cause="np.random.randn などグローバルな乱数を使っていませんか? 書籍のコードは "
@@ -340,9 +352,10 @@ def under_grading() -> bool:
 # -- errors raised by the student's code while a test runs ----------------------------------------
 # The explanation itself is a pure function (common.explain.explain) of the error's type name,
 # message and the student's cell frames; common.cellframes extracts those from a live exception.
-# Two callers use :func:`explained`: the grading kernel's guard (instructor.guard, around the test
-# cell) and, in the student's own kernel (JupyterLab, nbgrader validate), the IPython hooks that
-# :func:`install_kernel_hooks` installs when this module is imported.
+# In the student's own kernel (JupyterLab, nbgrader validate) the IPython hooks that
+# :func:`install_kernel_hooks` installs when this module is imported call :func:`explained`.
+# Under grading the tests run in the judge (instructor.judge), which calls common.explain.explain
+# with the frames and names the kernel's agent sends.
 
 _broken_cells: dict[str, str] = {}  # name a cell defines -> why that cell did not compile
 
@@ -410,8 +423,8 @@ def _custom_exc(shell, etype, value, tb, tb_offset=None) -> None:  # IPython's h
             shell._showtraceback(etype, value, value._render_traceback_())
             return
         text, from_cells = _explanation(value, shell, _current_cell_file(tb, _cell_map(shell)))
-        # validate / autograde without the guard: every error of a test is explained, as the
-        # guard does; in JupyterLab only errors raised in the student's other cells
+        # validate: every error of a test is explained, as the judge does under grading;
+        # in JupyterLab only errors raised in the student's other cells
         if text is not None and (from_cells or under_grading()):
             failure = CheckFailed(text)
             shell._showtraceback(CheckFailed, failure, failure._render_traceback_())
@@ -451,8 +464,7 @@ def install_kernel_hooks(shell=None) -> bool:
 
     テスト中に学生のコードで起きた例外は :func:`explained` の文面で, 読めないセル (SyntaxError)
     は :func:`common.syntax.syntax_problem` の文面で表示する. IPython の外では何もしない.
-    採点のカーネルでは guard が :func:`remove_kernel_hooks` で外し, 自分で :func:`explained`
-    を呼ぶ.
+    採点ではテストは judge (instructor.judge) で動き, judge が同じ説明を作る.
     """
     if shell is None:
         try:

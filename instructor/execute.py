@@ -1,12 +1,15 @@
-"""``SandboxedExecute``: nbgrader's ``Execute`` with the kernel in the sandbox and the guard on.
+"""``SandboxedExecute``: nbgrader's ``Execute`` with the kernel in the sandbox and tests in a judge.
 
 It replaces ``Execute`` in ``Autograde.autograde_preprocessors`` (``nbgrader_config.py``):
 
 - the kernel is started through :mod:`instructor.sandbox` (bubblewrap, rlimits, one wall-time
   budget for the notebook) and talks to us over IPC sockets (the sandbox has no network);
-- test cells run through :mod:`instructor.guard`: ``reset`` before, ``verdict`` after; a test
-  cell scores only when the guard confirms that it ran to its end untouched (fail closed:
-  no answer, a wrong answer or a dead kernel all count as failed);
+- test cells are never sent to the kernel: a judge process (:mod:`instructor.judge`, one per
+  notebook, trusted code only) runs them and calls the student's objects through the agent in
+  the kernel (:mod:`instructor.agent`), which serves it while the kernel runs
+  ``__kobai_serve__()``. The cell's outputs are the judge's verdict only (its stdout, and an
+  error if the test failed); nothing the kernel sends lands in a test cell, so no
+  ``execute_result`` can give nbgrader partial credit;
 - a kernel that dies (budget spent, ``os._exit``, a crash) or stops answering does not abort
   the notebook: the cell gets an error saying why, the remaining cells are marked as not run,
   and the tests that already passed keep their points;
@@ -19,12 +22,11 @@ What happened is appended to ``notes_file`` (one line per note) for the grading 
 
 from __future__ import annotations
 
-import ast
 import asyncio
 import functools
-import hmac
 import json
-import secrets
+import multiprocessing
+import os
 import shutil
 import sys
 import tempfile
@@ -39,13 +41,44 @@ from nbgrader import utils
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Float, Integer
 
-from instructor import guard, sandbox
+from instructor import judge, sandbox
 from instructor.budget import DEFAULT_BYTES, OutputBudget
 from instructor.preprocessors import GradingStep
 
 KERNEL_NAME = "kobai-sandbox"
 STOPPED = "KernelStopped"
 EXIT_REPORT = "exit.json"  # the launcher's report, next to (not inside) the socket folder
+SERVE = "__kobai_serve__()"  # the kernel serves the judge while this runs
+JUDGE_PRELOAD = ["instructor.judge", "numpy", "common.testing", "common.grad", "common.loss",
+                 "common.activations", "common.layers", "common.optimizers", "common.plotting",
+                 "common.datasets", "tqdm.auto"]
+
+
+@functools.cache
+def _judge_context():
+    """A fork server with numpy and ``common`` imported: a judge starts in milliseconds."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(JUDGE_PRELOAD)
+    return context
+
+
+def _forget_inherited_fork_server() -> None:
+    """In a process forked from the grader (a parallel worker), the grader's fork server is not
+    a child: multiprocessing would fail to check on it. The worker starts its own when needed."""
+    import multiprocessing.forkserver as forkserver
+
+    server = getattr(forkserver, "_forkserver", None)
+    if server is None or getattr(server, "_forkserver_pid", None) is None:
+        return
+    if server._forkserver_alive_fd is not None:
+        try:
+            os.close(server._forkserver_alive_fd)
+        except OSError:
+            pass
+    server._forkserver_pid = server._forkserver_address = server._forkserver_alive_fd = None
+
+
+os.register_at_fork(after_in_child=_forget_inherited_fork_server)
 
 
 def _error(ename: str, message: str) -> NotebookNode:
@@ -69,7 +102,7 @@ def _output_size(msg: dict) -> int:
 
 
 class SandboxedExecute(GradingStep, Execute):
-    """Execute a notebook for grading: sandboxed kernel, guarded tests, one time budget."""
+    """Execute a notebook for grading: sandboxed kernel, tests in the judge, one time budget."""
 
     wall_budget = Float(300.0, help="seconds for the whole notebook, kernel start included"
                         ).tag(config=True)
@@ -82,7 +115,8 @@ class SandboxedExecute(GradingStep, Execute):
     max_output_bytes = Integer(200_000, help="output kept per cell (bytes)").tag(config=True)
     output_budget = Integer(DEFAULT_BYTES, help="bytes the kernel may send for the whole notebook "
                             "(outputs, metadata, errors, comms); then it is ended").tag(config=True)
-    guard_timeout = Float(15.0, help="seconds the guard may take to answer").tag(config=True)
+    judge_grace = Float(15.0, help="seconds the judge may take beyond the cell timeout"
+                        ).tag(config=True)
     unsafe = Bool(False, help="run without bubblewrap (limits and budget only)").tag(config=True)
 
     # -- kernel start ------------------------------------------------------------------------
@@ -97,26 +131,22 @@ class SandboxedExecute(GradingStep, Execute):
         ipc = self._workdir / "ipc"
         ipc.mkdir()
         connection_file = ipc / "connection.json"
-        self._guard_key = secrets.token_bytes(32)
-        self._guard_module = guard.module_name(self._guard_key)
-        key_file = ipc / guard.KEY_FILE  # read and deleted by the guard before any cell runs
-        key_file.write_bytes(self._guard_key)
-        key_file.chmod(0o600)
+        judge_socket = self._start_judge()
         launcher = [sys.executable, "-m", "instructor.sandbox",
                     "--connection-file", "{connection_file}",
                     "--report", str(self._workdir / EXIT_REPORT),
                     "--wall", str(self.wall_budget), "--cpu", str(self.cpu_limit),
                     "--memory", str(self.memory_limit), "--processes", str(self.process_limit),
                     "--file-size", str(self.file_size_limit)]
-        for path in sandbox.kernel_paths():
+        for path in sandbox.kernel_paths() + [judge_socket.parent]:
             launcher += ["--ro", str(path)]
         mpl_cache = _matplotlib_cache()
         if mpl_cache is not None:
             launcher += ["--mpl-cache", str(mpl_cache)]
         if self.unsafe:
             launcher.append("--unsafe")
-        kernel = [sys.executable, "-I", "-B", "-X", "utf8", "-m", "instructor.guard",
-                  "-f", "{connection_file}"]
+        kernel = [sys.executable, "-I", "-B", "-X", "utf8", "-m", "instructor.agent",
+                  "-f", "{connection_file}", "--judge-socket", str(judge_socket)]
         spec = {"argv": launcher + ["--"] + kernel, "display_name": "Python 3 (grading sandbox)",
                 "language": "python", "interrupt_mode": "message", "metadata": {}}
         (spec_dir / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
@@ -132,10 +162,57 @@ class SandboxedExecute(GradingStep, Execute):
         self._budget = OutputBudget(self.output_budget)
         return self.km
 
+    def _start_judge(self) -> Path:
+        """Start this notebook's judge; the socket it listens on (folder made by us, 0700)."""
+        folder = self._workdir / "judge"
+        folder.mkdir(mode=0o700)
+        path = folder / "j"
+        context = _judge_context()
+        ours, theirs = context.Pipe()
+        self._judge = context.Process(target=judge.main, args=(theirs, str(path)), daemon=True)
+        self._judge.start()
+        theirs.close()
+        self._judge_conn = ours
+        if not ours.poll(60) or ours.recv()[0] != "ready":
+            raise RuntimeError("the judge process did not start")
+        return path
+
+    def _stop_judge(self) -> None:
+        process = getattr(self, "_judge", None)
+        if process is None:
+            return
+        try:
+            self._judge_conn.send(("stop",))
+        except OSError:
+            pass
+        process.join(2)
+        if process.is_alive():
+            process.kill()
+            process.join(2)
+        self._judge_conn.close()
+        self._judge = None
+
+    async def _judge_setup_done(self, timeout: float) -> bool:
+        """Whether the judge answers the setup cell just sent within ``timeout`` seconds."""
+        limit = time.monotonic() + timeout
+        conn = self._judge_conn
+        while time.monotonic() < limit:
+            try:
+                while conn.poll(0):
+                    if conn.recv()[0] == "setup":  # a late verdict is dropped
+                        return True
+            except (EOFError, OSError):
+                return False
+            if not self._judge.is_alive():
+                return False
+            await asyncio.sleep(0.002)
+        return False
+
     def preprocess(self, nb, resources, retries=None):
         try:
             return super().preprocess(nb, resources, retries)
         finally:
+            self._stop_judge()
             workdir = getattr(self, "_workdir", None)
             if workdir is not None:
                 shutil.rmtree(workdir, ignore_errors=True)
@@ -154,19 +231,11 @@ class SandboxedExecute(GradingStep, Execute):
             time.sleep(0.05)
         return "カーネルが停止しました"
 
-    # -- the guard ---------------------------------------------------------------------------
-    async def _guard(self, method: str, *args, timeout: float | None = None) -> str | None:
-        """Call ``Guard.<method>(*args)`` in the kernel, outside IPython's input pipeline.
-
-        The answer counts only when it carries the guard's signature for this call; anything
-        else (no answer, an error, a forged answer) is None.
-        """
-        call_id = secrets.token_hex(8)
-        entry = f"__import__('sys').modules[{self._guard_module!r}].call"
-        expr = f"{entry}({call_id!r}, {method!r}, *{args!r})"
-        msg_id = self.kc.execute("", silent=True, store_history=False, allow_stdin=False,
-                                 stop_on_error=False, user_expressions={"r": expr})
-        limit = time.monotonic() + (timeout or self.guard_timeout)
+    # -- the kernel ---------------------------------------------------------------------------
+    async def _kernel_responds(self, timeout: float) -> bool:
+        """Whether the kernel answers a silent empty request within ``timeout`` seconds."""
+        msg_id = self.kc.execute("", silent=True, store_history=False, allow_stdin=False)
+        limit = time.monotonic() + timeout
         while time.monotonic() < limit:
             try:
                 msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=0.5))
@@ -174,20 +243,9 @@ class SandboxedExecute(GradingStep, Execute):
                 if not await ensure_async(self.km.is_alive()):
                     raise DeadKernelError("Kernel died") from None
                 continue
-            if msg["parent_header"].get("msg_id") != msg_id:
-                continue
-            result = msg["content"].get("user_expressions", {}).get("r", {})
-            if result.get("status") != "ok":
-                return None
-            try:
-                signed = ast.literal_eval(result["data"]["text/plain"])
-                answer, signature = signed.rsplit("|", 1)
-            except (KeyError, ValueError, SyntaxError, AttributeError):
-                return None
-            if not hmac.compare_digest(signature, guard.sign(self._guard_key, call_id, answer)):
-                return None
-            return answer
-        return None
+            if msg["parent_header"].get("msg_id") == msg_id:
+                return True
+        return False
 
     async def _stop_kernel(self, reason: str) -> None:
         self._stopped = reason
@@ -236,21 +294,22 @@ class SandboxedExecute(GradingStep, Execute):
             cell.outputs = [_error(STOPPED, f"このセルは実行されませんでした ({self._stopped})")]
             return cell
         is_test = utils.is_grade(cell) and not utils.is_solution(cell)
-        from_master = not utils.is_solution(cell)
+        setup = utils.is_locked(cell) and not utils.is_solution(cell) and not is_test
         try:
             if is_test:
                 await self._execute_test(cell, cell_index, execution_count, store_history)
-            elif from_master:
-                await self._guard("mark")
-                await super().async_execute_cell(cell, cell_index, execution_count,
-                                                 store_history)
-                await self._guard("checkpoint")
             else:
                 await super().async_execute_cell(cell, cell_index, execution_count,
                                                  store_history)
-            if any(o.get("ename") == "CellTimeoutError" for o in cell.outputs):
+                if setup:  # the master's given code: the judge runs it too if it is self-contained
+                    self._judge_conn.send(("setup", cell.source))
+                    if not await self._judge_setup_done(60):
+                        self.note(f"cell {cell_index}: the judge did not run the setup cell")
+            if any(o.get("ename") == "CellTimeoutError" for o in cell.outputs) \
+                    or getattr(self, "_interrupted", False):
                 # interrupted on timeout: a kernel that ignores the interrupt is ended now
-                if await self._guard("mark", timeout=5) is None:
+                self._interrupted = False
+                if not await self._kernel_responds(5):
                     await self._stop_kernel("セルの実行が時間切れになり、中断にも応答しません")
         except DeadKernelError:
             reason = self._exit_reason()
@@ -271,34 +330,85 @@ class SandboxedExecute(GradingStep, Execute):
     execute_cell = run_sync(async_execute_cell)  # nbclient binds the sync name to its own
 
     async def _execute_test(self, cell, cell_index, execution_count, store_history) -> None:
+        """The judge runs the test; the kernel serves it; the cell shows the judge's verdict."""
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "?")
-        nonce = secrets.token_hex(8)
-        answer = await self._guard("reset", nonce, cell.source)
-        prefix = f"ok:{nonce}:"
-        if not isinstance(answer, str) or not answer.startswith(prefix):
-            cell.outputs = [_error("GuardUnavailable",
-                                   "採点環境が応答しない、または書き換えられているため、"
-                                   "このテストは実行されませんでした")]
-            self.note(f"{grade_id}: guard did not answer before the test")
-            if answer is None:
-                await self._stop_kernel("採点環境が応答しません")
-            return
-        restored = json.loads(answer[len(prefix):])
-        if restored:
-            self.note(f"{grade_id}: restored before the test: {', '.join(restored[:8])}")
-        source = cell.source
-        cell.source = f"__kobai_run_test__({nonce!r})"
         try:
-            await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+            self._test_seq = getattr(self, "_test_seq", 0) + 1
+            self._judge_conn.send(("test", cell.source, float(self.timeout or 60) + 10,
+                                   self._test_seq))
+        except OSError:
+            cell.outputs = [_error("JudgeUnavailable", "採点プロセスが停止したため、"
+                                   "このテストは実行されませんでした")]
+            self.note(f"{grade_id}: judge gone")
+            return
+        source = cell.source
+        cell.source = SERVE
+        # whatever the kernel sends while it serves is dropped: the verdict is the judge's
+        task = asyncio.ensure_future(super().async_execute_cell(cell, cell_index,
+                                                                execution_count, store_history))
+        answer, broken_since, dead = None, None, None
+        try:
+            while True:
+                done, _ = await asyncio.wait({task}, timeout=0.005)
+                if answer is None:
+                    answer = self._poll_judge(self._test_seq)
+                    if answer is not None and answer[1].get("broken"):
+                        broken_since = time.monotonic()
+                if done:
+                    break
+                if broken_since is not None and time.monotonic() - broken_since > 2:
+                    # the judge gave up on this kernel (garbage, a dead link): end it now
+                    broken_since = None
+                    await self._stop_kernel("採点プロセスとの通信が壊れたため停止しました")
+                    self.note(f"{grade_id}: kernel stopped: {answer[1].get('note', '')}"[:300])
+            task.result()
+        except DeadKernelError as exc:
+            dead = exc
+        except Exception:
+            if not self._stopped:  # not ours to explain
+                raise
         finally:
             cell.source = source
-        verdict = await self._guard("verdict", nonce)
-        if verdict != "pass" and not _has_error(cell):
-            cell.outputs.append(_error("TestNotConfirmed",
-                                       "テストが最後まで実行されたことを確認できませんでした"))
-            self.note(f"{grade_id}: test not confirmed by the guard ({verdict})")
-        elif isinstance(verdict, str) and verdict.startswith("tampered:"):
-            self.note(f"{grade_id}: changed while the test ran: {verdict[9:]}")
+        timed_out = any(o.get("ename") == "CellTimeoutError" for o in cell.outputs)
+        limit = time.monotonic() + self.judge_grace + (5 if timed_out else 0)
+        while answer is None and time.monotonic() < limit:
+            answer = self._poll_judge(self._test_seq)
+            await asyncio.sleep(0.002)
+        outputs = []
+        if answer is None:
+            cell.outputs = [_error("JudgeUnavailable", "採点プロセスが応答しないため、"
+                                   "このテストは不合格です")]
+            self.note(f"{grade_id}: no verdict from the judge")
+            # the judge and the kernel are out of step: nothing later could be trusted
+            await self._stop_kernel("採点プロセスとカーネルのやりとりが止まりました")
+            return
+        verdict = answer[1]
+        if verdict["stdout"]:
+            outputs.append(NotebookNode(output_type="stream", name="stdout",
+                                        text=verdict["stdout"]))
+        if verdict["error"]:
+            error = verdict["error"]
+            outputs.append(NotebookNode(output_type="error", ename=error["ename"],
+                                        evalue=error["evalue"], traceback=error["traceback"]))
+        elif timed_out:
+            outputs.append(_error("CellTimeoutError", "テストが時間内に終わりませんでした"))
+        cell.outputs = outputs
+        if verdict.get("note"):
+            self.note(f"{grade_id}: {verdict['note']}"[:300])
+        self._interrupted = timed_out
+        if dead is not None and not self._stopped:
+            raise dead
+
+    def _poll_judge(self, seq: int):
+        """The judge's verdict of test ``seq`` if it has come (late verdicts are dropped)."""
+        try:
+            while self._judge_conn.poll(0):
+                answer = self._judge_conn.recv()
+                if answer[0] == "verdict" and answer[2] == seq:
+                    return answer
+        except (EOFError, OSError):
+            return None
+        return None
 
 
 @functools.cache

@@ -6,7 +6,7 @@ folder outside the course (``kobai-grade-*`` in the system's temporary folder):
 1. intake (``instructor.intake``): what was handed in -> a status, a staged notebook;
 2. nbgrader ``Autograde`` of the staged copy into the scratch folder, with the course's
    hardened preprocessors (``nbgrader_config.py``: the notebook rebuilt from the master, the
-   kernel in the sandbox, tests run through the guard);
+   kernel in the sandbox, tests run in a separate judge process);
 3. the scores nbgrader wrote are checked (0 <= score <= max, no manual score, no extra credit);
 4. nbgrader ``GenerateFeedback`` (the course's preprocessors hide test code);
 5. the graded notebook and the feedback are moved into ``autograded/`` and ``feedback/``, then a

@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SANDBOX_UID = 65534  # "nobody" inside the user namespace
-COURSE_PACKAGES = ("common", "instructor")  # importable inside; instructor holds the guard
+COURSE_PACKAGES = ("common", "instructor")  # importable inside; instructor holds the agent
 MiB = 1024 * 1024
 IPC_FOLDER_BYTES = 1 * MiB  # the socket folder holds sockets and small files only
 IPC_FOLDER_ENTRIES = 64  # files and folders in it, at any depth (a kernel makes ~7)

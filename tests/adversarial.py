@@ -1413,6 +1413,285 @@ def _unicode_filename(ctx):
     return {f"{A1}（コピー）.ipynb": nb_with({}), "メモ ✓.txt": "日本語のメモ\n"}
 
 
+# -- against the judge: tests run in another process (issue 13) -------------------------------
+# Each was a working attack (or would be) while tests ran in the student's kernel; now the kernel
+# only serves the judge's calls. A hole shows as a score above the wrong answer's.
+DISPLAYHOOK_CREDIT = """\
+import sys
+
+from IPython import get_ipython
+
+_shell = get_ipython()
+_serve = globals().get("__kobai_serve__")
+
+
+def numerical_diff(f, x):
+    for hook in (_shell.displayhook, sys.displayhook):
+        try:
+            hook(1000.0)  # an execute_result in the test cell: nbgrader partial credit
+        except Exception:
+            pass
+    h = 1e-4
+    return (f(x + h) - f(x)) / h
+
+
+def __kobai_serve__():
+    _shell.displayhook(1000.0)
+    if _serve is not None:
+        _serve()
+    return 1000.0
+"""
+
+STUDENT_IMPORT = """\
+import builtins
+
+_real_import = builtins.__import__
+
+
+def _true(*args, **kwargs):
+    return True
+
+
+def _import(name, *args, **kwargs):
+    module = _real_import(name, *args, **kwargs)
+    for attr in ("check_close", "check_true", "check_shape", "isclose", "allclose", "call",
+                 "verdict", "serve", "request"):
+        if hasattr(module, attr):
+            try:
+                setattr(module, attr, _true)
+            except Exception:
+                pass
+    return module
+
+
+builtins.__import__ = _import
+"""
+
+# Score-encoded: if any test source or expected value shows up in the kernel, answer correctly.
+SOURCE_SPY = """\
+import gc
+import sys
+import threading
+import time
+
+from IPython import get_ipython
+
+_KEYS = ("_".join(["hidden", "cases"]), "_".join(["diff", "mistakes"]))  # not in our own code
+_seen = []
+
+
+def _look(value):
+    if isinstance(value, str) and any(key in value for key in _KEYS):
+        _seen.append(value[:80])
+    elif isinstance(value, float) and value in (-13.5, -19.0):  # hidden expected values
+        _seen.append(value)
+
+
+def _look_code(code):
+    for const in getattr(code, "co_consts", ()):
+        _look(const)
+    for name in getattr(code, "co_names", ()):
+        _look(name)
+
+
+def _hook(event, args):
+    if event in ("exec", "compile", "builtins.input"):
+        for arg in args:
+            try:
+                _look(arg)
+                _look_code(arg)
+            except Exception:
+                pass
+
+
+sys.addaudithook(_hook)
+
+
+def _poll():
+    while True:
+        for frame in list(sys._current_frames().values()):
+            while frame is not None:
+                if frame.f_code.co_filename != _MINE:  # not the spy's own frames
+                    _look_code(frame.f_code)
+                    for value in list(frame.f_locals.values()):
+                        _look(value)
+                frame = frame.f_back
+        time.sleep(0.005)
+
+
+_MINE = _look.__code__.co_filename
+threading.Thread(target=_poll, daemon=True).start()
+threading.Thread(target=exec, args=("import time\\nwhile True:\\n    time.sleep(0.05)\\n",),
+                 daemon=True).start()
+_plain = get_ipython().display_formatter.formatters["text/plain"]
+_plain.for_type(str, lambda value, printer, cycle: (_look(value), printer.text(repr(value))))
+_plain.for_type(float, lambda value, printer, cycle: (_look(value), printer.text(repr(value))))
+
+
+def numerical_diff(f, x):
+    for obj in gc.get_objects():
+        if type(obj) is dict:
+            for value in list(obj.values()):
+                _look(value)
+    h = 1e-4
+    if _seen:
+        return (f(x + h) - f(x - h)) / (2 * h)
+    return (f(x + h) - f(x)) / h
+"""
+
+STDLIB_PATCHED = """\
+import hmac
+import json
+import socket
+import struct
+
+hmac.compare_digest = lambda a, b: True
+_dumps = json.dumps
+
+
+def _forging_dumps(obj, *args, **kwargs):
+    if isinstance(obj, dict) and obj.get("ok") is False:
+        obj = {**obj, "ok": True, "e": None}
+    return _dumps(obj, *args, **kwargs)
+
+
+json.dumps = _forging_dumps
+_sendall = socket.socket.sendall
+struct.pack = struct.pack
+"""
+
+NUMPY_DISPATCH = """\
+import ctypes
+import gc
+
+import numpy as np
+
+
+def _yes(*args, **kwargs):
+    return np.True_
+
+
+for _module in (np, np._core.numeric, np._core.multiarray):
+    for _name in ("isclose", "allclose", "array_equal", "isfinite", "shares_memory"):
+        if hasattr(_module, _name):
+            setattr(_module, _name, _yes)
+# C types' class dicts: every ndarray.all() says True
+gc.get_referents(np.ndarray.__dict__)[0]["all"] = lambda self, *args, **kwargs: np.True_
+ctypes.pythonapi.PyType_Modified(ctypes.py_object(np.ndarray))
+"""
+
+CLOSURES_CONTEXTLIB = """\
+import contextlib
+
+import common.testing as _t
+
+
+def _noop(*args, **kwargs):
+    return None
+
+
+for _f in (_t.check_close, _t.check_true, _t.check_shape, _t._fail, _t._close):
+    _f.__code__ = _noop.__code__
+    for _cell in _f.__closure__ or ():
+        _cell.cell_contents = _noop
+contextlib._GeneratorContextManager.__exit__ = lambda self, *exc: True
+"""
+
+# Score-encoded: anything read from the judge's side (besides calling f) -> the correct answer.
+JUDGE_INTROSPECTION = """\
+def numerical_diff(f, x):
+    leaked = []
+    for name in ("__globals__", "__closure__", "__code__", "__defaults__", "__self__"):
+        try:
+            leaked.append(getattr(f, name))
+        except Exception:
+            pass
+    try:
+        agent = object.__getattribute__(f, "_wire_link")
+        for name in ("__globals__", "__code__", "__class__", "__dict__", "func_globals"):
+            try:
+                leaked.append(agent.link.request("getattr", h=f, n=name))
+            except Exception:
+                pass
+        for op, fields in (("get", {"names": ("expected", "exact", "hidden_cases")}),
+                           ("setattr", {"h": f, "n": "x", "v": 1})):
+            try:
+                leaked.append(agent.link.request(op, **fields))
+            except Exception:
+                pass
+    except Exception:
+        pass
+    h = 1e-4
+    if leaked:
+        return (f(x + h) - f(x - h)) / (2 * h)
+    return (f(x + h) - f(x)) / h
+"""
+
+# A forged answer frame (valid JSON, impossible buffer list) then garbage: the judge stops
+# reading this kernel; every test from here on fails.
+FORGED_FRAMES = """\
+import json
+import struct
+
+
+def numerical_diff(f, x):
+    sock = object.__getattribute__(f, "_wire_link").link.sock
+    header = json.dumps({"k": "a", "ok": True, "v": {"t": "f", "v": (0.2).hex()},
+                         "u": [[999, []]], "bufs": [10**12]}).encode()
+    sock.sendall(struct.pack(">I", len(header)) + header + b"\\xff" * 1000)
+    h = 1e-4
+    return (f(x + h) - f(x)) / h
+"""
+
+HOSTILE_VALUES = """\
+import numpy as np
+
+
+class _Liar(float):
+    def __eq__(self, other):
+        return True
+
+    __hash__ = float.__hash__
+
+    def __array__(self, *args, **kwargs):
+        return np.array(0.2)
+
+    def __float__(self):
+        return 0.2
+
+
+def numerical_diff(f, x):
+    h = 1e-4
+    return _Liar((f(x + h) - f(x)) / h)
+"""
+
+HUGE_ARRAY = """\
+import numpy as np
+
+
+def numerical_diff(f, x):
+    return np.zeros(10_000_000)  # 80 MB: more than one message may carry (not sent: an error)
+"""
+
+CALLBACK_RECURSION = """\
+def numerical_diff(f, x):
+    try:
+        f(numerical_diff)  # the judge's f on the student's function: not a number
+    except Exception:
+        pass
+
+    def again(t):
+        return f(t) + again(t)  # a callback per level, until RecursionError
+
+    return again(x)
+"""
+
+RETURNS_JUDGE_OBJECT = """\
+def numerical_diff(f, x):
+    return f
+"""
+
+
 ATTACK_ANY = ("graded", "failed: ")
 
 CASES: list[Case] = [
@@ -1435,25 +1714,28 @@ CASES: list[Case] = [
     Case("numpy_patched", attack(NUMPY_PATCHED)),
     Case("check_close_replaced", attack(CHECK_CLOSE_REPLACED)),
     Case("testing_internals_patched", attack(TESTING_INTERNALS)),
-    Case("builtins_patched", attack(BUILTINS_PATCHED)),
-    Case("input_transformer", attack(INPUT_TRANSFORMER)),
-    Case("ast_transformer", attack(AST_TRANSFORMER)),
+    # breaking the kernel's own machinery (builtins the agent uses, the cell pipeline that runs
+    # the grader's serve request) only stops the kernel from answering the judge: every test of
+    # the notebook fails (fail closed), the kernel is stopped at once
+    Case("builtins_patched", attack(BUILTINS_PATCHED), score=0.0),
+    Case("input_transformer", attack(INPUT_TRANSFORMER), score=0.0),
+    Case("ast_transformer", attack(AST_TRANSFORMER), score=0.0),
     Case("custom_exc", attack(CUSTOM_EXC)),
     Case("showtraceback_blanked", attack(SHOWTRACEBACK)),
     Case("clear_output_thread", attack(CLEAR_OUTPUT_THREAD)),
     Case("clear_output_timer", attack(CLEAR_OUTPUT_TIMER)),
-    # every test that calls the tampering function fails, as if it raised: 5, not 7
-    Case("patch_at_call_time", attack(body=PATCH_AT_CALL_TIME), score=RAISE_SCORE),
-    # the tracer is found after each test that called the function: those tests fail (5)
-    Case("settrace", attack(body=SETTRACE), score=RAISE_SCORE),
-    # frames are closed to notebook code during tests: the function raises, its tests fail (5)
-    Case("frame_peek", attack(body=FRAME_PEEK), score=RAISE_SCORE),
+    # the tests run in the judge: what the function patches, traces or peeks at in the kernel
+    # never reaches them; it scores what the forward difference it returns scores (7)
+    Case("patch_at_call_time", attack(body=PATCH_AT_CALL_TIME)),
+    Case("settrace", attack(body=SETTRACE)),
+    Case("frame_peek", attack(body=FRAME_PEEK)),
     Case("eq_always_true", attack(body=EQ_ALWAYS_TRUE)),
     Case("fake_output", attack(body=FAKE_OUTPUT)),
     Case("pre_run_cell_event", attack(PRE_RUN_CELL)),
-    Case("hooks_equal_to_anything", attack(EQUAL_TO_ANYTHING_HOOKS)),
-    Case("run_cell_replaced", attack(RUN_CELL_REPLACED)),
-    Case("do_execute_replaced", attack(DO_EXECUTE_REPLACED)),
+    # as above: the serve request never reaches the agent -> every test fails
+    Case("hooks_equal_to_anything", attack(EQUAL_TO_ANYTHING_HOOKS), score=0.0),
+    Case("run_cell_replaced", attack(RUN_CELL_REPLACED), score=0.0),
+    Case("do_execute_replaced", attack(DO_EXECUTE_REPLACED), score=0.0),
     Case("guard_hijack", attack(GUARD_HIJACK)),
     Case("guard_poisoned", attack(GUARD_POISONED)),
     Case("net_cheat", _net_cheat, assignment=A3, score=W_NET_SCORE),
@@ -1480,7 +1762,8 @@ CASES: list[Case] = [
     Case("huge_allocation", attack("import numpy as np\n_big = np.ones(10**10)\n"),
          score=RAISE_SCORE, status=ATTACK_ANY),
     Case("memory_creep", attack(MEMORY_CREEP), status=ATTACK_ANY),
-    Case("fork_bomb", attack(FORK_BOMB), status=ATTACK_ANY),
+    # the process limit spent, the kernel cannot serve the judge: every test fails
+    Case("fork_bomb", attack(FORK_BOMB), score=0.0, status=ATTACK_ANY),
     # 50 MB is over the notebook's output budget: the kernel is ended in that cell (0)
     Case("huge_output_line", attack(HUGE_OUTPUT), score=0.0, status=ATTACK_ANY, note="output"),
     Case("many_outputs", attack(MANY_OUTPUTS), status=ATTACK_ANY),
@@ -1543,6 +1826,19 @@ CASES: list[Case] = [
          status=("unknown notebook: ",)),
     Case("symlink_to_master", _symlink_master, score=0.0,
          status=("failed: ", "unknown notebook: ", "missing")),
+    # -- against the judge (issue 13): each scores what its wrong answer scores ----------------
+    Case("displayhook_partial_credit", attack(body=DISPLAYHOOK_CREDIT)),
+    Case("student_import", attack(STUDENT_IMPORT)),
+    Case("source_spy", attack(body=SOURCE_SPY)),
+    Case("stdlib_patched", attack(STDLIB_PATCHED)),
+    Case("numpy_dispatch_and_type_dict", attack(NUMPY_DISPATCH)),
+    Case("closures_contextlib", attack(CLOSURES_CONTEXTLIB)),
+    Case("judge_introspection", attack(body=JUDGE_INTROSPECTION)),
+    Case("forged_frames", attack(body=FORGED_FRAMES), score=0.0),
+    Case("hostile_values", attack(body=HOSTILE_VALUES)),
+    Case("huge_array", attack(body=HUGE_ARRAY), score=RAISE_SCORE),
+    Case("callback_recursion", attack(body=CALLBACK_RECURSION), score=RAISE_SCORE),
+    Case("returns_judge_object", attack(body=RETURNS_JUDGE_OBJECT), score=RAISE_SCORE),
     Case("unicode_student", _unicode, score=CORRECT, student="学生-ユニコード①"),
     Case("unicode_filename", _unicode_filename, score=CORRECT, note="renamed"),
 ]

@@ -179,4 +179,4 @@ def test_a_grader_killed_at_any_moment_is_completed_by_the_next_run(sequential, 
 def _sandboxes_of(root: Path) -> list[int]:
     """Grading processes (workers, launchers, kernels) still running for the course."""
     return [pid for pid, cmdline in command_lines().items()
-            if "instructor.guard" in cmdline or f"--root {root}" in cmdline]
+            if "instructor.agent" in cmdline or f"--root {root}" in cmdline]

@@ -284,7 +284,8 @@ MISTAKES = {
         return _Finite(cross_entropy_error(y, t))
 """))},
         "fails": ["simpleNet_loss_test"],
-        "message": "softmax の exp がオーバーフローしています",
+        # a float subclass is no number for the tests (they run in the judge): told so first
+        "message": "数値 (または数値の配列) ではないものが返されています",
     },
 }
 

@@ -529,7 +529,9 @@ MISTAKES = {
             + _edit(_NET, ('"b2": np.zeros(output_size)',
                            '_AnyKey("bias2"): np.zeros(output_size)'))
             + _GRADIENT)},
-        "fails": ["TwoLayerNet_init_test"],
+        # the tests (in the judge) see the key as an opaque object, never equal to "b2": the
+        # loss test, which sets params["b2"], fails as well
+        "fails": ["TwoLayerNet_init_test", "TwoLayerNet_loss_test"],
         "message": "dict で作ってください",
     },
     "cheat_loss_number_equal_to_anything": {  # the mean squared error, equal to anything

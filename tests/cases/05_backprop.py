@@ -329,7 +329,9 @@ MISTAKES = {
                                  dW="self.grads[0].value = self.x.T @ dy")).replace(
                                  "self.grads = [np.zeros_like(W)]",
                                  "self.grads = [_Holder(W.shape)]"))},
-        "fails": ["MatMul_inplace_test"],
+        # the tests (in the judge) never call the holder's __array__: it is not an array for
+        # them, so MatMul_test and MatMul_state_test, which read grads[0], fail as well
+        "fails": ["MatMul_inplace_test", "MatMul_test", "MatMul_state_test"],
         "message": "grads = [np.zeros_like(W)] のまま",
     },
 }
