@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# nbgrader calls `alembic` by name: the venv's bin/ must be on PATH (PITFALLS.md).
+# nbgrader calls `alembic` by name: the venv's bin/ must be on PATH, or the first command of a fresh course fails.
 export PATH := $(abspath $(BIN)):$(PATH)
 export PYTHONUTF8 := 1
 PORT ?= 8888

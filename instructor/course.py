@@ -31,7 +31,7 @@ def prepare_environment(root: Path = ROOT) -> None:
     """Make nbgrader's subprocesses behave the same from any shell.
 
     nbgrader runs ``alembic`` by name (PATH must hold the venv's bin/), and Japanese text needs
-    UTF-8 whatever the locale (PITFALLS.md).
+    UTF-8 whatever the locale (nbgrader #1297, #1042).
     """
     import sys
 

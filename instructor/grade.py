@@ -93,7 +93,7 @@ class Course:
         self.root = Path(root).resolve()
         prepare_environment(self.root)
         # nbgrader's gradebook code triggers SQLAlchemy autoflush warnings on every run: noise
-        # that would hide real problems in the instructor's terminal (PITFALLS.md).
+        # that would hide real problems in the instructor's terminal.
         warnings.filterwarnings("ignore", category=SAWarning)
         self.config = load_config(self.root)
         cd = CourseDirectory(config=self.config)

@@ -32,7 +32,7 @@ from instructor.exchange import (
 )
 from tests.toycourse import CORRECT_ANSWER, TOTAL_POINTS, WRONG_ANSWER, make_course
 
-# First grading in a fresh gradebook: nbgrader's own SQLAlchemy noise (PITFALLS.md).
+# First grading in a fresh gradebook: nbgrader's own SQLAlchemy noise.
 pytestmark = pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")
 
 NAME = "99_toy"
