@@ -63,6 +63,9 @@ class Limits:
     file_bytes: int = 64 * MiB  # largest file the kernel may write
     scratch_bytes: int = 128 * MiB  # size of the tmpfs working folder and of /tmp
     shm_bytes: int = 64 * MiB  # size of /dev/shm (tmpfs lives in the host's memory)
+    # everything the sandbox holds in the host's memory: process memory, tmpfs files, System V
+    # shared memory (which RLIMIT_AS does not see); a memory cgroup, as root only
+    host_memory_bytes: int = 2560 * MiB
 
 
 def kernel_paths() -> list[Path]:
@@ -212,21 +215,32 @@ def _user_tasks() -> int:
     return count
 
 
-class PidsCgroup:
-    """A pids cgroup for one sandbox (root only: RLIMIT_NPROC does not bind uid 0).
+class SandboxCgroups:
+    """The cgroups of one sandbox (root only): ``pids`` (RLIMIT_NPROC does not bind uid 0) and
+    ``memory`` (bounds what the sandbox holds in the host's memory, System V segments included;
+    over it the kernel's processes are killed and the sandbox ends with them).
 
-    cgroup v1 ``/sys/fs/cgroup/pids`` or v2 with the pids controller; ``None`` elsewhere.
+    cgroup v1 (``/sys/fs/cgroup/<controller>``) or v2 with the controller enabled; a controller
+    that is missing is simply not used.
     """
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    LIMIT_FILES = {"pids": ("pids.max",), "memory": ("memory.limit_in_bytes", "memory.max")}
+
+    def __init__(self, paths: list[Path]) -> None:
+        self.paths = paths
 
     @classmethod
-    def create(cls, max_tasks: int) -> PidsCgroup | None:
+    def create(cls, max_tasks: int, memory_bytes: int) -> SandboxCgroups | None:
         if os.geteuid() != 0:
             return None
-        for base in (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup")):
-            if not (base / "cgroup.procs").exists() or not _has_pids(base):
+        paths = [path for path in (cls._one("pids", max_tasks), cls._one("memory", memory_bytes))
+                 if path is not None]
+        return cls(paths) if paths else None
+
+    @classmethod
+    def _one(cls, controller: str, value: int) -> Path | None:
+        for base in (Path("/sys/fs/cgroup") / controller, Path("/sys/fs/cgroup")):
+            if not (base / "cgroup.procs").exists() or not _has(base, controller):
                 continue
             for stale in base.glob("kobai-sandbox-*"):  # left by a killed launcher
                 owner = stale.name.rsplit("-", 1)[-1]
@@ -238,31 +252,53 @@ class PidsCgroup:
             path = base / f"kobai-sandbox-{os.getpid()}"
             try:
                 path.mkdir(exist_ok=True)
-                (path / "pids.max").write_text(str(max_tasks))
-            except OSError:
+                limit = next(path / name for name in cls.LIMIT_FILES[controller]
+                             if (path / name).exists())
+                limit.write_text(str(value))
+            except (OSError, StopIteration):
+                try:
+                    path.rmdir()
+                except OSError:
+                    pass
                 continue
-            return cls(path)
+            return path
         return None
 
     def join(self) -> None:
-        (self.path / "cgroup.procs").write_text(str(os.getpid()))
+        for path in self.paths:
+            (path / "cgroup.procs").write_text(str(os.getpid()))
+
+    def oom_killed(self) -> bool:
+        """Whether the memory limit killed a process of the sandbox (v1 failcnt / v2 events)."""
+        for path in self.paths:
+            try:
+                if (path / "memory.failcnt").exists():
+                    return int((path / "memory.failcnt").read_text()) > 0
+                if (path / "memory.events").exists():
+                    events = dict(line.split() for line in
+                                  (path / "memory.events").read_text().splitlines())
+                    return int(events.get("oom_kill", "0")) > 0
+            except (OSError, ValueError):
+                pass
+        return False
 
     def remove(self) -> None:
-        for _ in range(50):
-            try:
-                self.path.rmdir()
-                return
-            except FileNotFoundError:
-                return
-            except OSError:  # tasks still exiting
-                time.sleep(0.02)
+        for path in self.paths:
+            for _ in range(50):
+                try:
+                    path.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:  # tasks still exiting
+                    time.sleep(0.02)
 
 
-def _has_pids(base: Path) -> bool:
-    if base.name == "pids":
+def _has(base: Path, controller: str) -> bool:
+    if base.name == controller:
         return True
     try:
-        return "pids" in (base / "cgroup.subtree_control").read_text().split()
+        return controller in (base / "cgroup.subtree_control").read_text().split()
     except OSError:
         return False
 
@@ -275,7 +311,7 @@ def _die_with_parent() -> None:
         pass
 
 
-def _limit_child(limits: Limits, nproc: int | None, cgroup: PidsCgroup | None) -> None:
+def _limit_child(limits: Limits, nproc: int | None, cgroup: SandboxCgroups | None) -> None:
     """In the child, before exec: rlimits, cgroup, and die when the launcher dies."""
     _die_with_parent()
     if cgroup is not None:
@@ -396,7 +432,7 @@ def launch(kernel_argv: list[str], connection_file: Path, limits: Limits, *, rep
         env.pop("JUPYTER_RUNTIME_DIR")
     # RLIMIT_NPROC counts every task of the real uid (in a user namespace too): allow the
     # sandbox `processes` more than the user runs now. It does not bind root: a pids cgroup does.
-    cgroup = PidsCgroup.create(limits.processes)
+    cgroup = SandboxCgroups.create(limits.processes, limits.host_memory_bytes)
     nproc = None if os.geteuid() == 0 else _user_tasks() + limits.processes
     started = time.monotonic()
     child = subprocess.Popen(argv, env=env if not sandbox else {"PATH": os.environ.get("PATH", "")},
@@ -435,12 +471,18 @@ def launch(kernel_argv: list[str], connection_file: Path, limits: Limits, *, rep
             os.killpg(child.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+    out_of_memory = cgroup is not None and returncode != 0 and cgroup.oom_killed()
     if cgroup is not None:
         cgroup.remove()
+    if flooded:
+        reason = "ソケット用のフォルダにファイルを書き込んだため停止しました"
+    elif out_of_memory:
+        reason = (f"メモリの上限 ({limits.host_memory_bytes // MiB} MiB: プロセス, 一時ファイル, "
+                  "共有メモリの合計) を超えたため停止しました")
+    else:
+        reason = _describe(returncode, budget_spent, limits)
     report = {"returncode": returncode, "budget_spent": budget_spent,
-              "seconds": round(time.monotonic() - started, 3),
-              "reason": ("ソケット用のフォルダにファイルを書き込んだため停止しました" if flooded
-                         else _describe(returncode, budget_spent, limits))}
+              "seconds": round(time.monotonic() - started, 3), "reason": reason}
     if flooded:
         report["socket_folder"] = flooded
     write_report(report_file, report)
@@ -464,6 +506,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--file-size", type=int, default=Limits.file_bytes)
     parser.add_argument("--scratch-size", type=int, default=Limits.scratch_bytes)
     parser.add_argument("--shm-size", type=int, default=Limits.shm_bytes)
+    parser.add_argument("--host-memory", type=int, default=Limits.host_memory_bytes)
     parser.add_argument("--mpl-cache", type=Path, default=None)
     parser.add_argument("--ro", type=Path, action="append", default=[],
                         help="a folder the kernel may read (repeat)")
@@ -473,7 +516,7 @@ def main(argv: list[str] | None = None) -> int:
     _die_with_parent()  # a grader killed mid-run takes its kernels with it
     kernel = args.kernel[1:] if args.kernel[:1] == ["--"] else args.kernel
     limits = Limits(args.wall, args.cpu, args.memory, args.processes, args.file_size,
-                    args.scratch_size, args.shm_size)
+                    args.scratch_size, args.shm_size, args.host_memory)
     return launch(kernel, args.connection_file, limits, report_file=args.report,
                   sandbox=not args.unsafe, read_only=args.ro, mpl_cache=args.mpl_cache)
 

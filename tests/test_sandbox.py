@@ -385,6 +385,41 @@ def test_dev_shm_dev_and_every_tmpfs_are_bounded(tmp_path):
     assert exit_report["returncode"] == 0
 
 
+SYSV_SHM = """
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+libc.shmat.restype = ctypes.c_void_p
+libc.shmat.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_int]
+libc.shmget.argtypes = [ctypes.c_int, ctypes.c_size_t, ctypes.c_int]
+IPC_PRIVATE, IPC_CREAT, SEGMENT = 0, 0o1000, 128 * 1024**2
+held = 0
+for _ in range(24):  # 3 GiB in segments detached at once: RLIMIT_AS never sees them
+    shmid = libc.shmget(IPC_PRIVATE, SEGMENT, IPC_CREAT | 0o600)
+    if shmid < 0:
+        RESULT["shmget_errno"] = ctypes.get_errno()
+        break
+    address = libc.shmat(shmid, None, 0)
+    ctypes.memset(address, 1, SEGMENT)
+    libc.shmdt(ctypes.c_void_p(address))
+    held += SEGMENT
+    RESULT["held"] = held
+    report()
+RESULT["survived"] = True
+"""
+
+
+def test_system_v_shared_memory_is_bounded_by_the_memory_cgroup(tmp_path):
+    """As root the sandbox's memory cgroup bounds what it holds in the host's memory, System V
+    segments included (they are outside RLIMIT_AS): over it the kernel is killed."""
+    assert os.geteuid() == 0 and Path("/sys/fs/cgroup/memory/cgroup.procs").exists(), \
+        "this machine runs the tests as root with cgroup v1 (make test in CI)"
+    reported, exit_report, _ = _launch(tmp_path, SYSV_SHM, host_memory=512 * 1024**2)
+    assert "survived" not in reported, reported
+    assert reported.get("held", 0) <= 512 * 1024**2, reported
+    assert "メモリの上限 (512 MiB" in exit_report["reason"], exit_report
+    assert not list(Path("/sys/fs/cgroup/memory").glob("kobai-sandbox-*")), "cgroup left behind"
+
+
 def test_the_report_must_be_outside_the_socket_folder(tmp_path):
     ipc = tmp_path / "ipc"
     ipc.mkdir()
