@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
-__all__ = ["Frame", "explain", "not_answered"]
+__all__ = ["Frame", "NOT_ANSWERED", "explain", "not_answered"]
 
 MAX_MESSAGE = 160  # characters of the original error message quoted
 
@@ -41,10 +41,13 @@ class Frame(NamedTuple):
     function: str = ""
 
 
+NOT_ANSWERED = "まだ解答していません"  # how every "not answered yet" message starts
+
+
 def not_answered(function: str | None) -> str:
     """NotImplementedError (解答欄のまま) の文面."""
     where = f"{function} の" if function else "解答欄の"
-    return (f"まだ解答していません: {where}中の raise NotImplementedError() を消して, "
+    return (f"{NOT_ANSWERED}: {where}中の raise NotImplementedError() を消して, "
             "コードを書いてください。")
 
 

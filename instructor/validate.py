@@ -51,14 +51,18 @@ def label(cell: NotebookNode) -> str:
 def messages(cell: NotebookNode) -> str:
     """The messages of a failed cell: each error as ``name: message``, stderr as printed.
 
-    A failed check of ``common.testing`` (``CheckFailed``) is its Japanese message alone.
+    A failed check of ``common.testing`` (``CheckFailed``) is its Japanese message alone; when a
+    cell has one, its other errors are left out (the kernel's hook in ``common.testing`` shows a
+    student's error explained as a CheckFailed, and the kernel may still report the raw error).
     """
     found = []
-    for output in cell.get("outputs", []):
+    outputs = cell.get("outputs", [])
+    explained = any(o.output_type == "error" and o.ename == "CheckFailed" for o in outputs)
+    for output in outputs:
         if output.output_type == "error":
             if output.ename == "CheckFailed":
                 found.append(output.evalue)
-            else:
+            elif not explained:
                 found.append(f"{output.ename}: {output.evalue}")
         elif output.output_type == "stream" and output.name == "stderr":
             found.append(output.text.rstrip())

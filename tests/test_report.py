@@ -221,6 +221,16 @@ def test_page_in_chromium_shows_figures_and_links(sqlite_course):
      "(原因の表示なし) チェック: f(1) の値"),
     ([{"output_type": "error", "ename": "NotImplementedError", "evalue": "", "traceback": []}],
      UNANSWERED),
+    # the judge explains the student's errors (common.explain): an unanswered blank, a typo
+    ([{"output_type": "error", "ename": "CheckFailed",
+       "evalue": "まだ解答していません: numerical_diff の中の raise NotImplementedError() を消して, "
+                 "コードを書いてください。", "traceback": []}],
+     UNANSWERED),
+    ([{"output_type": "error", "ename": "CheckFailed",
+       "evalue": "f を呼んだところで NameError が起きました: name 'np.ex' is not defined\n"
+                 "場所: In [3] の 2 行目 (f の中):  return np.ex(x)\n直し方: np.exp では?",
+       "traceback": []}],
+     "f を呼んだところで NameError が起きました: name 'np.ex' is not defined"),
     ([{"output_type": "stream", "name": "stdout", "text": "x\n"},
       {"output_type": "error", "ename": "NameError", "evalue": "name 'f' is not defined\nmore",
        "traceback": []}],

@@ -3,8 +3,9 @@
 A failed check of ``common.testing`` is an error output ``CheckFailed`` whose message ends with
 the line ``考えられる原因: <cause>`` when the test knew the likely mistake; that cause is the
 message the report groups students by. Other failures are named by what the cell showed: a check
-without a cause by its ``チェック: ...`` line, an unanswered cell (``NotImplementedError``) as
-such, any other error by its type and first line, output on stderr by its first line.
+without a cause by its ``チェック: ...`` line, an unanswered cell (``NotImplementedError``, or the
+judge's explanation of it) as such, an explained error of the student's code (common.explain) by
+its first line, any other error by its type and first line, output on stderr by its first line.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from common.explain import NOT_ANSWERED
 from common.testing import CAUSE_LABEL, CHECK_LABEL, CheckFailed
 
 UNANSWERED = "未回答 (NotImplementedError: 穴埋めのセルがそのまま)"
@@ -37,12 +39,14 @@ def message(outputs: list[dict]) -> str:
         cause_tag = f"{CAUSE_LABEL}:"
         if cause_tag in evalue:
             return _short(evalue.split(cause_tag, 1)[1])
+        if ename == "NotImplementedError" or evalue.startswith(NOT_ANSWERED):
+            return UNANSWERED  # the stub itself, or the judge's explanation of it
         if ename == CheckFailed.__name__:
             check = next((line.strip() for line in evalue.splitlines()
-                          if line.strip().startswith(f"{CHECK_LABEL}:")), _first_line(evalue))
+                          if line.strip().startswith(f"{CHECK_LABEL}:")), None)
+            if check is None:  # an explained error of the student's code: its first line
+                return _short(_first_line(evalue))
             return _short(f"(原因の表示なし) {check}")
-        if ename == "NotImplementedError":
-            return UNANSWERED
         first = _first_line(evalue)
         return _short(f"{ename}: {first}" if first else ename)
     for out in outputs:
