@@ -223,8 +223,8 @@ def test_page_in_chromium_shows_figures_and_links(sqlite_course):
      UNANSWERED),
     # the judge explains the student's errors (common.explain): an unanswered blank, a typo
     ([{"output_type": "error", "ename": "CheckFailed",
-       "evalue": "まだ解答していません: numerical_diff の中の raise NotImplementedError() を消して, "
-                 "コードを書いてください。", "traceback": []}],
+       "evalue": "まだ解答していません: numerical_diff の中の raise NotImplementedError() "
+                 "を消して, コードを書いてください。", "traceback": []}],
      UNANSWERED),
     ([{"output_type": "error", "ename": "CheckFailed",
        "evalue": "f を呼んだところで NameError が起きました: name 'np.ex' is not defined\n"
