@@ -3,7 +3,7 @@
 One grading run of the first real assignment in a temporary course (the untouched release and
 a submission with one wrong answer), then its feedback HTML is checked as text and opened in
 Debian's Chromium through Playwright with every request that is not a local file aborted.
-The screenshot goes to ``screenshots/`` (git-ignored).
+The screenshots go to ``tests/screenshots/`` (git-ignored).
 """
 
 from __future__ import annotations
@@ -20,13 +20,10 @@ import nbformat
 import pytest
 
 from instructor.grade import Course
+from tests.browser import CHROMIUM, CHROMIUM_FLAGS, SCREENSHOTS, require_browser
 from tests.nbrun import ROOT, assignment_names, grade_id, read, submission
 
 NAME = assignment_names()[0]
-SCREENSHOTS = ROOT / "screenshots"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 ENGLISH_FRAME = ("Student's answer", "Test cell", "No response.", "Score:", "Grade cell",
                  "Comments:", "(Top)")
 
@@ -110,12 +107,10 @@ def test_tables_have_borders(pages):
 
 
 def _browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.fail("Playwright is missing: .venv/bin/pip install -r requirements.txt")
-    if not CHROMIUM.is_file():
-        pytest.fail("Chromium is missing: sudo apt-get install chromium fonts-ipafont-gothic")
+    """Playwright, after :func:`tests.browser.require_browser` (fails with the install command)."""
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
     return sync_playwright()
 
 
