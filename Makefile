@@ -14,17 +14,16 @@ LAB_FLAGS += --allow-root
 endif
 
 .PHONY: lab instructor test install system-deps assignments lint clean-venv collect grade grades \
-	exchange-release exchange-collect exchange-feedback report
+	exchange-release exchange-collect exchange-feedback report student-repo
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # Re-installs only when a pin or the package metadata changed.
-$(STAMP): $(BIN)/python requirements.txt constraints.txt pyproject.toml
+$(STAMP): $(BIN)/python requirements.txt constraints.txt pyproject.toml postBuild
 	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements.txt
-	@mkdir -p $(VENV)/share/jupyter/lab/settings
-	@printf '{\n  "@jupyterlab/translation-extension:plugin": {"locale": "ja_JP"},\n  "@jupyterlab/apputils-extension:notification": {"fetchNews": "false"}\n}\n' \
-	  > $(VENV)/share/jupyter/lab/settings/overrides.json
+	@# JupyterLab in Japanese (the same script Binder runs: repo2docker's postBuild)
+	@$(BIN)/python postBuild >/dev/null
 	@# Validate shows only the Japanese messages (instructor/validate.py)
 	@mkdir -p $(VENV)/etc/jupyter/jupyter_server_config.d
 	@printf '{\n  "ServerApp": {"jpserver_extensions": {"instructor.validate": true}}\n}\n' \
@@ -104,6 +103,13 @@ assignments: $(STAMP)
 # ruff lints .py files and notebooks (notebooks/, source/) alike.
 lint: $(STAMP)
 	$(BIN)/ruff check .
+
+# make student-repo DEST=../kobai-student [URL=https://.../kobai-student.git] — what students may
+# see (講義/, 課題/, common, requirements, README) as a git repository outside the course: the
+# one an nbgitpuller link, Binder or Colab points at. Again: a new commit in the same repository.
+student-repo: $(STAMP)
+	@test -n "$(DEST)" || { echo "usage: make student-repo DEST=<folder outside the course> [URL=<git URL students clone>]" >&2; exit 2; }
+	$(BIN)/python -m instructor student-repo "$(DEST)" $(if $(URL),--url "$(URL)")
 
 clean-venv:
 	rm -rf $(VENV)

@@ -50,6 +50,19 @@ def main(argv: list[str] | None = None) -> int:
                      help="student: the work folder (default: <root>/work)")
     lab.add_argument("--exchange", type=Path, default=None,
                      help="student: the exchange folder (default: <root>/exchange)")
+    srepo = sub.add_parser("student-repo", help="export what students may see into a git "
+                                                "repository (make student-repo DEST=...)")
+    srepo.add_argument("dest", type=Path, help="folder outside the course (new, empty or an "
+                                               "earlier export)")
+    srepo.add_argument("--url", default=None, help="the git URL students clone (README: Colab, "
+                                                   "Binder, git clone)")
+    pull = sub.add_parser("nbgitpuller-link", help="print the nbgitpuller link of a repository")
+    pull.add_argument("--repo", required=True, help="git URL of the student repository")
+    pull.add_argument("--hub", required=True, help="the JupyterHub's address (https://...)")
+    pull.add_argument("--branch", default=None, help="branch (default: the repository's own)")
+    pull.add_argument("--path", default=None, help="file or folder to open, inside the repository")
+    pull.add_argument("--targetpath", default=None,
+                      help="folder in the user's home (default: the repository's name)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     if args.command == "lab":  # only what needs attention before JupyterLab's own log
@@ -137,6 +150,22 @@ def main(argv: list[str] | None = None) -> int:
         # reads the gradebook and graded notebooks only: no student code runs, no sandbox needed
         page = build(Course(args.root, unsafe=True), args.out, args.assignments or None)
         print(f"wrote {page} (and tests.csv, mistakes.csv beside it)")
+    elif args.command == "student-repo":
+        from instructor.studentrepo import StudentRepoError, export
+
+        try:
+            print(export(args.dest, args.root, args.url).report())
+        except StudentRepoError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    elif args.command == "nbgitpuller-link":
+        from instructor.pulllink import LinkError, nbgitpuller_link
+
+        try:
+            print(nbgitpuller_link(args.repo, args.hub, args.branch, args.path, args.targetpath))
+        except LinkError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     return 0
 
 
