@@ -203,6 +203,8 @@ def main() -> int:
     parser.add_argument("--students", type=int, nargs="+", default=[1, 2, 4, 8])
     parser.add_argument("--notebook", default="04", help="prefix of a notebooks/ file")
     parser.add_argument("--interval", type=float, default=0.25, help="seconds between samples")
+    parser.add_argument("--window", type=float, default=600,
+                        help="seconds in which every student runs the notebook once (sizing)")
     parser.add_argument("--blas-threads", type=int, default=1,
                         help="BLAS threads per kernel (a shared server sets 1: the default); "
                              "0 leaves numpy's own choice (one per core)")
@@ -226,7 +228,8 @@ def main() -> int:
     cpu = statistics.mean(sum(s.cpu.values()) for s in last["students"])
     print(f"per student (N={last['n']}): memory {per_student_mb:.0f} MB (idle server + peak "
           f"kernel PSS) -> {1024 / per_student_mb:.1f} students per GB all running at once; "
-          f"CPU {cpu:.0f} s per run of {notebook.name}")
+          f"CPU {cpu:.0f} s per run of {notebook.name} -> {args.window / cpu:.1f} students per "
+          f"core if each runs it once in {args.window / 60:.0f} minutes")
     return 0
 
 
