@@ -54,11 +54,17 @@ class ExportResult:
     commit: str
     changed: bool
     files: int
+    url: str | None = None
 
     def report(self) -> str:
         state = "new commit" if self.changed else "unchanged (no new commit)"
-        return (f"student repository {self.dest}: {self.files} files, {state}, "
+        text = (f"student repository {self.dest}: {self.files} files, {state}, "
                 f"HEAD {self.commit[:12]} on branch {BRANCH}")
+        if not self.url:
+            text += (f"\nnote: no URL given: the README says {URL_PLACEHOLDER} where students "
+                     "need the repository's address (Colab cell, git clone); run again with "
+                     "URL=<git URL students clone>")
+        return text
 
 
 def _package_files(root: Path) -> dict[str, Path]:
@@ -235,5 +241,5 @@ def export(dest: Path, root: Path = ROOT, url: str | None = None) -> ExportResul
         _git(dest, "commit", "-q", "-m",
              f"学生用の配布物 (コース {_course_commit(root)} から make student-repo)")
     commit = _git(dest, "rev-parse", "HEAD").strip()
-    return ExportResult(dest, commit, changed, len(files))
+    return ExportResult(dest, commit, changed, len(files), url)
 

@@ -89,6 +89,19 @@ def test_readme_and_requirements_are_for_students(exported):
     assert "kobai-enshu==" not in (exported / "constraints.txt").read_text(encoding="utf-8")
 
 
+def test_command_line_reports_the_commit_and_a_missing_url(tmp_path, capsys):
+    dest = tmp_path / "student"
+    assert main(["student-repo", str(dest)]) == 0
+    out = capsys.readouterr().out
+    assert git(dest, "rev-parse", "HEAD").strip()[:12] in out and "new commit" in out
+    assert "no URL given" in out
+    assert "<学生用リポジトリの URL>" in (dest / "README.md").read_text(encoding="utf-8")
+    assert main(["student-repo", str(dest), "--url", URL]) == 0
+    out = capsys.readouterr().out
+    assert "no URL given" not in out and "new commit" in out
+    assert int(git(dest, "rev-list", "--count", "HEAD")) == 2
+
+
 def test_content_is_reproducible(exported, tmp_path):
     again = tmp_path / "again"
     export(again, ROOT, URL)
@@ -145,7 +158,7 @@ def test_bad_dest_is_refused_with_a_clear_message(where, tmp_path, capsys):
     message = {"root": "inside the course folder", "inside": "inside the course folder",
                "not-export": "is not empty and is not a student repository",
                "file": "is a file", "parent": "contains the course folder"}[where]
-    assert main(["--root", str(course), "student-repo", str(dest)]) == 2
+    assert main(["--root", str(course), "student-repo", str(dest), "--url", URL]) == 2
     err = capsys.readouterr().err
     assert message in err and "error:" in err
     assert (keep / "notes.txt").read_text(encoding="utf-8") == "大事なメモ"
