@@ -55,6 +55,8 @@ def test_hub_values_agree_with_the_volumes_and_nbgrader():
         compile(code, name, "exec")
         assert "kobai-course" in code and "instructors" in code
     assert single["memory"]["limit"] and single["image"]["name"].endswith("/student")
+    from benchmarks.student_load import BLAS_THREADS  # the variables the benchmark sets
+    assert {name: "1" for name in BLAS_THREADS}.items() <= single["extraEnv"].items()
 
 
 def test_grading_job_mounts_what_it_names_and_runs_real_commands():
