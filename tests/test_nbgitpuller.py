@@ -3,22 +3,31 @@
 The pull uses nbgitpuller's own machinery (``nbgitpuller.pull.GitPuller``, what the server
 extension runs when a student opens a link) against an export reached by a file:// URL, into a
 temporary home. A second pull after the instructor's next release keeps the student's answers
-(nbgitpuller commits them, then merges with ``-Xours``) and brings the new files.
+(nbgitpuller commits them, then merges with ``-Xours``) and brings the new files. And a real
+``jupyter server`` of the course environment (nbgitpuller's extension loaded, as on the hub)
+takes a generated link: its page sends the browser where the link says, its API pulls the repo
+into the server's root (the user's home), and the file the link opens is there.
 """
 
 from __future__ import annotations
 
+import html
+import re
+import sys
+import urllib.request
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 import nbformat
 import pytest
 from nbgitpuller.pull import GitPuller
 
 from instructor.__main__ import main
+from instructor.course import ROOT
 from instructor.pulllink import LinkError, nbgitpuller_link, target_folder
 from instructor.studentrepo import export
 from tests.studentcourse import NEW_ASSIGNMENT, course_copy, new_release
+from tests.test_validate import _start as start_jupyter
 
 REPO = "https://git.example.invalid/kobai/kobai-student.git"
 HUB = "https://hub.example.invalid"
@@ -137,3 +146,39 @@ def test_pull_into_a_home_and_again_after_a_new_release_keeps_the_students_work(
     assert "来週の予告" in notes[0].read_text(encoding="utf-8")
     assert notes[1].is_file()
     assert not notes[-1].exists()  # removed upstream, never touched by the student
+
+
+def test_a_jupyter_server_follows_the_link_and_pulls_into_the_home(tmp_path):
+    repo = tmp_path / "srv" / "kobai-student"
+    export(repo, ROOT)
+    home = tmp_path / "home"
+    home.mkdir()
+    path = "課題/01_gradient/01_gradient.ipynb"
+    link = nbgitpuller_link(repo.as_uri(), "https://hub.example.invalid", branch="main",
+                            path=path)
+    proc, url, token = start_jupyter([sys.executable, "-m", "jupyter_server"], home)
+    auth = {"Authorization": f"token {token}"}
+
+    def get(route: str) -> str:
+        request = urllib.request.Request(f"{url}/{route}", headers=auth)
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return response.read().decode("utf-8")
+
+    try:
+        # the hub sends /hub/user-redirect/git-pull?... to /user/<name>/git-pull?...
+        page = get("git-pull?" + urlsplit(link).query)
+        data_path = re.search(r'data-path="([^"]*)"', page).group(1)
+        redirect = unquote(html.unescape(data_path))  # what the page's script goes to
+        assert unquote(redirect) == f"lab/tree/kobai-student/{path}"
+        # what the page's script then asks the server (repo and branch of the link)
+        got = query(link)
+        events = get("git-pull/api?" + urlencode({"repo": got["repo"], "branch": got["branch"]}))
+        assert '"phase": "finished"' in events, events[-2000:]
+        pulled = home / "kobai-student" / path
+        assert pulled.read_bytes() == (ROOT / "release" / "01_gradient" /
+                                       "01_gradient.ipynb").read_bytes()
+        model = get("api/contents/" + redirect.removeprefix("lab/tree/") + "?content=0")
+        assert '"type": "notebook"' in model
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
