@@ -9,6 +9,7 @@ DEST is refused with nothing changed.
 from __future__ import annotations
 
 import subprocess
+from importlib.metadata import version
 from pathlib import Path
 
 import nbformat
@@ -83,7 +84,7 @@ def test_readme_and_requirements_are_for_students(exported):
             req = Requirement(line)
             pins[req.name.lower()] = str(req.specifier)
     assert set(pins) == {name.lower() for name in STUDENT_PACKAGES}
-    from importlib.metadata import version  # the pins are the versions the course tests with
+    # the pins are the versions the course is tested with (installed in this environment)
     assert all(spec == f"=={version(name)}" for name, spec in pins.items())
     assert "-c constraints.txt" in (exported / "requirements.txt").read_text(encoding="utf-8")
     assert "kobai-enshu==" not in (exported / "constraints.txt").read_text(encoding="utf-8")
