@@ -238,6 +238,9 @@ def sleeps():
 def peek(f):
     return f.__globals__
 
+def describe(f):
+    return repr(f), hasattr(f, "__len__"), f(2.0)
+
 def draws():
     return np.random.randn()
 """
@@ -284,6 +287,22 @@ node = Node(np.eye(2))
 check_close(node.forward(np.array([1.0, 2.0])), [1.0, 2.0], name="method")
 node.W = 2 * np.eye(2)
 check_close(node.forward(np.array([1.0, 2.0])), [2.0, 4.0], name="setattr")
+print("OK")
+""")
+    assert verdict["error"] is None, verdict
+    assert verdict["stdout"] == "OK\n"
+
+
+def test_stand_ins_say_whose_object_they_are_and_forward_no_special_names(ends):
+    verdict = _run(ends, """
+node = Node(np.eye(2))
+assert repr(node) == "<あなたの Node 型のオブジェクト>", repr(node)
+assert not callable(node) and callable(add)
+assert not hasattr(node, "__array__") and not hasattr(node, "__len__")
+node.W = 3 * np.eye(2)
+assert node.W[0, 0] == 3.0
+shown, has_len, value = describe(lambda t: t + 1)
+assert shown == "<採点側の function>" and has_len is False and value == 3.0, (shown, has_len)
 print("OK")
 """)
     assert verdict["error"] is None, verdict
