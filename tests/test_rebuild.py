@@ -132,6 +132,14 @@ def expected(answers: dict[str, str] = ANSWERS) -> list[tuple[str, str]]:
     return [(c.id, c.source) for c in nb.cells]
 
 
+def edited(nb, cell_ids: tuple[str, ...], source: str):
+    """``nb`` with the cells of ``cell_ids`` given ``source`` (what a student typed over them)."""
+    for cell in nb.cells:
+        if cell.id in cell_ids:
+            cell.source = source
+    return nb
+
+
 def cells(nb) -> list[tuple[str, str]]:
     return [(c.id, c.source) for c in nb.cells]
 
@@ -152,10 +160,7 @@ def test_each_answer_is_taken_by_grade_id_whatever_the_order(course):
 
 
 def test_a_changed_locked_cell_is_still_reported_and_graded_with_the_master(course):
-    sub = answered()
-    for cell in sub.cells:
-        if cell.id in ("double-test", "hidden"):
-            cell.source = "pass  # テストを消しました\n"
+    sub = edited(answered(), ("double-test", "hidden"), "pass  # テストを消しました\n")
     nb, notes = rebuild(course, sub)
     assert cells(nb) == expected()
     assert sorted(notes) == [
@@ -183,10 +188,7 @@ def test_cells_the_student_added_are_dropped_and_counted(course):
 
 
 def test_given_code_and_text_come_from_the_master(course):
-    sub = answered()
-    for cell in sub.cells:
-        if cell.id in ("intro", "given"):
-            cell.source = "import os; os.remove('gradebook.db')\n"
+    sub = edited(answered(), ("intro", "given"), "import os; os.remove('gradebook.db')\n")
     nb, _notes = rebuild(course, sub)
     assert cells(nb) == expected()
 
