@@ -52,8 +52,7 @@ from pathlib import Path
 import nbformat
 
 from benchmarks.grade_one_student import cli_env, empty_course
-from instructor.course import ROOT, assignment_names
-from tests.nbrun import load_cases, read, submission
+from tests.nbrun import ROOT, assignment_names, load_cases, read, submission
 
 # one kind per (student, assignment) slot, repeating every 20 slots: 60 / 25 / 15 %
 PATTERN = ["correct"] * 12 + ["wrong"] * 5 + ["untouched"] * 3

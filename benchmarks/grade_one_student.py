@@ -25,8 +25,7 @@ from pathlib import Path
 
 import nbformat
 
-from instructor.course import ROOT, assignment_names
-from tests.nbrun import submission
+from tests.nbrun import ROOT, assignment_names, submission
 
 
 def empty_course(course: Path) -> Path:

@@ -31,10 +31,10 @@ from pathlib import Path
 import numpy as np
 from nbgrader.api import Gradebook
 
-from instructor.course import ROOT, assignment_names
 from instructor.grade import Course, Outcome
 from instructor.report import build
 from instructor.report.collect import collect
+from tests.nbrun import ROOT, assignment_names
 
 CAUSES = ["前進差分になっていませんか?", "h が小さすぎませんか?",
           "引数の配列を書き換えていませんか?", "return を書き忘れていませんか?"]

@@ -23,28 +23,10 @@ import traceback
 from instructor import link, wire
 
 
-class JudgeObject(wire.Remote):
+class JudgeObject(wire.RemoteCallable):
     """A stand-in for an object of the judge (the test's ``f``, a test double)."""
 
     __slots__ = ()
-
-    def __init__(self, hid: int, agent: Agent, name: str) -> None:
-        object.__setattr__(self, "_wire_id", hid)
-        object.__setattr__(self, "_wire_link", agent)
-        object.__setattr__(self, "_wire_name", name)
-
-    def __getattr__(self, name: str):
-        if name.startswith("__"):
-            raise AttributeError(name)
-        return object.__getattribute__(self, "_wire_link").link.request("getattr", h=self, n=name)
-
-    def __setattr__(self, name: str, value) -> None:
-        object.__getattribute__(self, "_wire_link").link.request("setattr", h=self, n=name,
-                                                                 v=value)
-
-    def __call__(self, *args, **kwargs):
-        return object.__getattribute__(self, "_wire_link").link.request(
-            "call", h=self, a=args, kw=tuple(kwargs.items()))
 
     def __repr__(self) -> str:
         return f"<採点側の {object.__getattribute__(self, '_wire_name')}>"

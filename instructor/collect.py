@@ -74,7 +74,7 @@ from nbgrader.plugins import ExtractorPlugin, FileNameCollectorPlugin
 from nbgrader.utils import find_all_notebooks
 from traitlets import Unicode
 
-from instructor.course import ROOT, load_config
+from instructor.course import load_config
 
 log = logging.getLogger("instructor.collect")
 
@@ -144,7 +144,7 @@ class CollectReport:
     def students(self) -> list[str]:
         return sorted({c.student_id for c in self.collected})
 
-    def format(self, root: Path = ROOT) -> str:
+    def format(self, root: Path) -> str:
         """A text report for the instructor, paths relative to the course folder ``root``."""
         root = Path(root).resolve()
 
@@ -403,7 +403,7 @@ def _store(zip_path: Path, archive_dir: Path) -> Path:
     raise CollectError(f"{archive_dir} already holds other files named like {zip_path.name}")
 
 
-def collect(zip_path: Path, assignment: str, root: Path = ROOT) -> CollectReport:
+def collect(zip_path: Path, assignment: str, root: Path) -> CollectReport:
     """Import the LMS download ``zip_path`` for ``assignment`` into ``root/submitted/``.
 
     Returns what was collected and every file that was not, with its path and reason.

@@ -47,7 +47,7 @@ from nbgrader.exchange.default.collect import ExchangeCollect
 from nbgrader.utils import ignore_patterns, parse_utc
 from traitlets.config import Config
 
-from instructor.course import ROOT, load_config, prepare_environment
+from instructor.course import load_config, prepare_environment
 
 DEFAULT_ROOT = "exchange"  # inside the course folder
 log = logging.getLogger("instructor.exchange")
@@ -220,13 +220,13 @@ def _timestamp(path: Path):
         return None
 
 
-def exchange_root(config: Config, root: Path = ROOT) -> Path:
+def exchange_root(config: Config, root: Path) -> Path:
     """The exchange folder: ``c.Exchange.root`` (relative to the course folder), else exchange/."""
     configured = config.Exchange.get("root", DEFAULT_ROOT)
     return Path(root).resolve() / configured  # an absolute configured path stays as it is
 
 
-def exchange_config(root: Path = ROOT) -> Config:
+def exchange_config(root: Path) -> Config:
     """The course config with ``Exchange.root`` made absolute."""
     config = load_config(root)
     config.Exchange.root = str(exchange_root(config, root))
@@ -261,7 +261,7 @@ def _action(name: str, config: Config, assignment: str, student: str | None = No
     return action
 
 
-def release_assignment(assignment: str, root: Path = ROOT, *, force: bool = False) -> Path:
+def release_assignment(assignment: str, root: Path, *, force: bool = False) -> Path:
     """Put ``release/<assignment>`` into the exchange for students to fetch.
 
     ``force`` replaces an earlier release (students who fetched keep their copy).
@@ -272,7 +272,7 @@ def release_assignment(assignment: str, root: Path = ROOT, *, force: bool = Fals
     return Path(action.dest_path)
 
 
-def collect_report(assignment: str, root: Path = ROOT) -> tuple[list[str], list[tuple[str, str]]]:
+def collect_report(assignment: str, root: Path) -> tuple[list[str], list[tuple[str, str]]]:
     """Copy each student's newest submission of ``assignment`` to ``submitted/<student>/``.
 
     A submission already collected is replaced only by a newer one. Returns the ids of the
@@ -286,12 +286,12 @@ def collect_report(assignment: str, root: Path = ROOT) -> tuple[list[str], list[
     return sorted(record["username"] for record in action.src_records), action.refused
 
 
-def collect_submissions(assignment: str, root: Path = ROOT) -> list[str]:
+def collect_submissions(assignment: str, root: Path) -> list[str]:
     """``collect_report``'s student ids (refused entries are logged)."""
     return collect_report(assignment, root)[0]
 
 
-def release_feedback(assignment: str, root: Path = ROOT, student: str | None = None) -> list[str]:
+def release_feedback(assignment: str, root: Path, student: str | None = None) -> list[str]:
     """Put the feedback HTML of ``feedback/<student>/<assignment>/`` (all students by default) into
     the exchange, where only the student who submitted can find it. Returns the students released.
     """
@@ -301,7 +301,7 @@ def release_feedback(assignment: str, root: Path = ROOT, student: str | None = N
     return sorted({Path(p).parent.parent.name for p in glob(f"{action.src_path}/*.html")})
 
 
-def student_config_text(root: Path = ROOT) -> str:
+def student_config_text(root: Path) -> str:
     """The ``nbgrader_config.py`` students need on this machine (e.g. in /etc/jupyter/)."""
     config = exchange_config(root)
     return ("c = get_config()  # noqa: F821\n"
@@ -316,7 +316,7 @@ def _ids(students: list[str]) -> str:
 ACTIONS = ("release", "collect", "feedback", "student-config")
 
 
-def command(action: str, assignment: str | None, root: Path = ROOT, *, force: bool = False) -> str:
+def command(action: str, assignment: str | None, root: Path, *, force: bool = False) -> str:
     """Run one of ``ACTIONS`` for ``python -m instructor exchange``; returns what to print."""
     if action == "student-config":
         return student_config_text(root)

@@ -13,7 +13,7 @@ import nbformat
 from nbgrader.converters import GenerateAssignment, GenerateSolution
 from nbgrader.coursedir import CourseDirectory
 
-from instructor.course import ROOT, assignment_names, load_config, prepare_environment
+from instructor.course import assignment_names, load_config, prepare_environment
 
 log = logging.getLogger("instructor.generate")
 
@@ -61,7 +61,7 @@ def stabilize_outputs(path: Path) -> None:
     nbformat.write(nb, path)
 
 
-def generate(root: Path = ROOT, names: list[str] | None = None) -> list[str]:
+def generate(root: Path, names: list[str] | None = None) -> list[str]:
     """Regenerate ``release/<name>`` and ``solutions/<name>`` for each assignment (all by default).
 
     ``root`` is a course folder holding ``source/`` (the tests regenerate into a temporary copy).

@@ -42,7 +42,7 @@ from sqlalchemy.exc import OperationalError, SAWarning
 
 from instructor import intake as intake_mod
 from instructor import sandbox
-from instructor.course import ROOT, assignment_names, load_config, prepare_environment
+from instructor.course import assignment_names, load_config, prepare_environment
 
 log = logging.getLogger("instructor.grade")
 
@@ -89,7 +89,7 @@ class _ErrorLog(logging.Handler):
 class Course:
     """A course folder to grade: ``root`` holds nbgrader_config.py's layout."""
 
-    def __init__(self, root: Path = ROOT, *, unsafe: bool = False) -> None:
+    def __init__(self, root: Path, *, unsafe: bool = False) -> None:
         self.root = Path(root).resolve()
         prepare_environment(self.root)
         # nbgrader's gradebook code triggers SQLAlchemy autoflush warnings on every run: noise

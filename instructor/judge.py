@@ -97,41 +97,19 @@ def strip_magics(source: str) -> str:
 
 # -- the student's objects, seen from here ----------------------------------------------------
 class StudentObject(wire.Remote):
-    """A stand-in for an object in the kernel: attribute access and assignment go there.
-
-    Special methods are not forwarded (numpy asking for ``__array__`` or ``__float__`` gets
-    nothing from the student): such an object is not a number, not an array, not a sequence.
-    """
+    """A stand-in for an object in the kernel: attribute access and assignment go there
+    (special methods are not forwarded: :class:`instructor.wire.Remote`)."""
 
     __slots__ = ()
-
-    def __init__(self, hid: int, session: Session, name: str) -> None:
-        object.__setattr__(self, "_wire_id", hid)
-        object.__setattr__(self, "_wire_link", session)
-        object.__setattr__(self, "_wire_name", name)
-
-    def __getattr__(self, name: str):
-        if name.startswith("__"):
-            raise AttributeError(name)
-        session = object.__getattribute__(self, "_wire_link")
-        return session.link.request("getattr", h=self, n=name)
-
-    def __setattr__(self, name: str, value) -> None:
-        session = object.__getattribute__(self, "_wire_link")
-        session.link.request("setattr", h=self, n=name, v=value)
 
     def __repr__(self) -> str:
         return f"<あなたの {object.__getattribute__(self, '_wire_name')} 型のオブジェクト>"
 
 
-class StudentCallable(StudentObject):
+class StudentCallable(StudentObject, wire.RemoteCallable):
     """A stand-in for a callable object of the kernel (function, class, bound method)."""
 
     __slots__ = ()
-
-    def __call__(self, *args, **kwargs):
-        session = object.__getattribute__(self, "_wire_link")
-        return session.link.request("call", h=self, a=args, kw=tuple(kwargs.items()))
 
 
 class StudentError:

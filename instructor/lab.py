@@ -28,7 +28,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from instructor.course import ROOT, load_config
+from instructor.course import load_config
 from instructor.exchange import ensure_exchange, exchange_root
 
 WORK = "work"
@@ -64,7 +64,7 @@ class WorkCopies:
         return "\n".join(lines)
 
 
-def work_copies(root: Path = ROOT) -> list[tuple[Path, Path]]:
+def work_copies(root: Path) -> list[tuple[Path, Path]]:
     """(original, path inside the work folder) of every file a student gets a copy of."""
     root = Path(root)
     pairs = [(nb, Path(LECTURES) / nb.name) for nb in sorted((root / "notebooks").glob("*.ipynb"))]
@@ -76,7 +76,7 @@ def work_copies(root: Path = ROOT) -> list[tuple[Path, Path]]:
     return pairs
 
 
-def prepare_work(work: Path, root: Path = ROOT) -> WorkCopies:
+def prepare_work(work: Path, root: Path) -> WorkCopies:
     """Copy into ``work`` each lecture note and release file that has no copy there yet.
 
     Never overwrites: an existing file is kept as it is. A path blocked by something else (a
@@ -123,7 +123,7 @@ def _nbgrader_config(lines: list[str], root: Path) -> str:
         *lines, ""])
 
 
-def write_mode_config(mode: str, root: Path = ROOT, *, exchange: Path, work: Path | None = None
+def write_mode_config(mode: str, root: Path, *, exchange: Path, work: Path | None = None
                       ) -> Path:
     """Write ``<root>/.jupyter/<mode>/`` (``mode`` is "student" or "instructor"); its path."""
     root = Path(root).resolve()
@@ -145,7 +145,7 @@ def write_mode_config(mode: str, root: Path = ROOT, *, exchange: Path, work: Pat
     return folder
 
 
-def prepare_student(work: Path, root: Path = ROOT, exchange: Path | None = None
+def prepare_student(work: Path, root: Path, exchange: Path | None = None
                     ) -> tuple[WorkCopies, Path]:
     """Work copies and the student config folder; (what was copied, config folder)."""
     root = Path(root).resolve()
@@ -162,7 +162,7 @@ def prepare_student(work: Path, root: Path = ROOT, exchange: Path | None = None
     return copies, write_mode_config("student", root, exchange=exchange, work=work)
 
 
-def prepare_instructor(root: Path = ROOT) -> Path:
+def prepare_instructor(root: Path) -> Path:
     """The gradebook synced with source/, the exchange created, the instructor config folder."""
     from instructor.grade import Course
 

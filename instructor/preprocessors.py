@@ -124,7 +124,9 @@ class RebuildFromMaster(GradingStep, NbGraderPreprocessor):
                 by_grade_id[grade_id] = cell
             if cell.get("id"):
                 by_cell_id.setdefault(cell["id"], cell)
+        # None is no grade_id: a cell the student added has no nbgrader metadata
         known_ids = {c.metadata.get("nbgrader", {}).get("grade_id") for c in template.cells}
+        known_ids.discard(None)
         known_cells = {c.get("id") for c in template.cells}
         known_sources = {_source(c).strip() for c in template.cells}
         missing, edited, deleted = [], [], []

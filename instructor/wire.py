@@ -118,9 +118,44 @@ def recv_frame(sock: socket.socket, deadline: float | None,
 
 # -- values ---------------------------------------------------------------------------------
 class Remote:
-    """Base of the local stand-ins for the other end's objects (handles)."""
+    """Base of the local stand-ins for the other end's objects (handles).
+
+    Reading or setting an attribute is a request to the other end (``getattr`` / ``setattr``)
+    through ``owner.link`` (an :class:`instructor.link.Link`), where the object lives. Special
+    names are never forwarded (numpy asking for ``__array__`` or ``__float__`` gets nothing from
+    the other end): a stand-in is not a number, not an array, not a sequence. The judge's
+    :class:`instructor.judge.StudentObject` and the agent's :class:`instructor.agent.JudgeObject`
+    add only how they are shown.
+    """
 
     __slots__ = ("_wire_id", "_wire_link", "_wire_name", "__weakref__")
+
+    def __init__(self, hid: int, owner, name: str) -> None:
+        object.__setattr__(self, "_wire_id", hid)
+        object.__setattr__(self, "_wire_link", owner)
+        object.__setattr__(self, "_wire_name", name)
+
+    def __getattr__(self, name: str):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return _ask(self, "getattr", n=name)
+
+    def __setattr__(self, name: str, value) -> None:
+        _ask(self, "setattr", n=name, v=value)
+
+
+class RemoteCallable(Remote):
+    """A stand-in for a callable of the other end: calling it is a ``call`` request."""
+
+    __slots__ = ()
+
+    def __call__(self, *args, **kwargs):
+        return _ask(self, "call", a=args, kw=tuple(kwargs.items()))
+
+
+def _ask(remote: Remote, op: str, **fields):
+    """Request ``op`` about ``remote``'s object of the other end; the answer's value."""
+    return object.__getattribute__(remote, "_wire_link").link.request(op, h=remote, **fields)
 
 
 def _hashable(value) -> bool:

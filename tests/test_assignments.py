@@ -50,6 +50,7 @@ def _files(folder: Path) -> dict[str, Path]:
 def regenerated(tmp_path_factory) -> Path:
     course = tmp_path_factory.mktemp("course")
     shutil.copytree(ROOT / "source", course / "source")
+    shutil.copy(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
     generate(course)
     return course
 
@@ -81,7 +82,7 @@ def test_masters_are_stored_without_outputs(name):
 
 
 def _validator(**kw) -> Validator:
-    return Validator(config=load_config(), **kw)
+    return Validator(config=load_config(ROOT), **kw)
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -23,8 +23,8 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from instructor.course import ROOT
 from tests import toycourse
+from tests.nbrun import ROOT
 
 NAME = "99_toy"
 UNGRADED = "98_later"  # a second master, never graded in this run

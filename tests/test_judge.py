@@ -238,6 +238,24 @@ def sleeps():
 def peek(f):
     return f.__globals__
 
+def describe(f):
+    return repr(f), hasattr(f, "__len__"), f(2.0)
+
+def probe(obj):
+    out = []
+    for name in ("count", "_secret", "method"):
+        try:
+            value = getattr(obj, name)
+            out.append(value() if callable(value) else value)
+        except AttributeError:
+            out.append("refused")
+    try:
+        obj.count = 99
+        out.append("set")
+    except AttributeError:
+        out.append("refused")
+    return out
+
 def draws():
     return np.random.randn()
 """
@@ -288,6 +306,60 @@ print("OK")
 """)
     assert verdict["error"] is None, verdict
     assert verdict["stdout"] == "OK\n"
+
+
+def test_stand_ins_say_whose_object_they_are_and_forward_no_special_names(ends):
+    verdict = _run(ends, """
+node = Node(np.eye(2))
+assert repr(node) == "<あなたの Node 型のオブジェクト>", repr(node)
+assert not callable(node) and callable(add)
+assert not hasattr(node, "__array__") and not hasattr(node, "__len__")
+node.W = 3 * np.eye(2)
+assert node.W[0, 0] == 3.0
+shown, has_len, value = describe(lambda t: t + 1)
+assert shown == "<採点側の function>" and has_len is False and value == 3.0, (shown, has_len)
+print("OK")
+""")
+    assert verdict["error"] is None, verdict
+    assert verdict["stdout"] == "OK\n"
+
+
+def test_a_test_double_shows_the_kernel_its_public_data_and_methods_only(ends):
+    verdict = _run(ends, """
+class Double:
+    def __init__(self):
+        self.count = 0
+        self._secret = 42.0
+
+    def method(self):
+        return "m"
+
+double = Double()
+seen = probe(double)
+assert seen == [0, "refused", "m", "refused"], seen
+assert double.count == 0
+print("OK")
+""")
+    assert verdict["error"] is None, verdict
+    assert verdict["stdout"] == "OK\n"
+
+
+def test_each_test_cell_starts_from_the_setup_names_only(ends):
+    assert _run(ends, "helper = 41\nprint('OK')\n")["error"] is None
+    later = _run(ends, "print(helper + 1)\n")
+    # not in the judge's fresh namespace, not in the kernel either: a NameError (explained)
+    assert "NameError" in later["error"]["evalue"] and "helper" in later["error"]["evalue"], later
+
+
+def test_student_classes_are_stand_ins_not_types(ends):
+    verdict = _run(ends, """
+node = Node(np.eye(2))
+try:
+    isinstance(node, Node)
+except TypeError:
+    print("TypeError")
+""")
+    assert verdict["error"] is None and verdict["stdout"] == "TypeError\n", verdict
 
 
 def test_mutated_arguments_and_identity_are_seen(ends):

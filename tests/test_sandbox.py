@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from instructor import sandbox
-from instructor.course import ROOT
+from tests.nbrun import ROOT
 from tests.procs import command_lines
 
 MARKER = "kobai-sandbox-test-marker"

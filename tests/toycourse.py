@@ -19,8 +19,9 @@ from pathlib import Path
 
 import nbformat
 
-from instructor.course import CONFIG_FILE, ROOT
+from instructor.course import CONFIG_FILE
 from instructor.generate import generate
+from tests.nbrun import ROOT
 
 SOLUTION_ID = "double"  # grade_id of the solution cell
 TEST_IDS = ("double_test", "double_hidden_test")
