@@ -38,7 +38,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from instructor.course import ROOT
+from tests.nbrun import ROOT
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 TICKS = os.sysconf("SC_CLK_TCK")

@@ -25,7 +25,6 @@ from pathlib import Path
 
 import tomllib
 
-from instructor.course import ROOT
 from instructor.lab import work_copies
 
 MARKER = ".kobai-student-repo"  # present in every export: tells an export from any other folder
@@ -88,7 +87,7 @@ def _pins(root: Path) -> dict[str, str]:
     return pins
 
 
-def requirements_text(root: Path = ROOT) -> str:
+def requirements_text(root: Path) -> str:
     """The students' requirements.txt: the course's pins of :data:`STUDENT_PACKAGES`."""
     pins = _pins(root)
     missing = [name for name in STUDENT_PACKAGES if name.lower() not in pins]
@@ -101,7 +100,7 @@ def requirements_text(root: Path = ROOT) -> str:
     return "\n".join(lines + [pins[name.lower()] for name in STUDENT_PACKAGES]) + "\n"
 
 
-def constraints_text(root: Path = ROOT) -> str:
+def constraints_text(root: Path) -> str:
     """The course's constraints.txt without the course's own distribution."""
     course = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     own = re.compile(rf"{re.escape(course['name'])}\b", re.IGNORECASE)
@@ -109,7 +108,7 @@ def constraints_text(root: Path = ROOT) -> str:
     return "\n".join(line for line in lines if not own.match(line)) + "\n"
 
 
-def pyproject_text(root: Path = ROOT) -> str:
+def pyproject_text(root: Path) -> str:
     """A pyproject.toml that installs the package ``common`` only (same deps as the course)."""
     project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     deps = "".join(f"    {dep!r},\n".replace("'", '"') for dep in project["dependencies"])
@@ -145,7 +144,7 @@ def readme_text(url: str | None) -> str:
             .replace("{colab_cell}", colab_cell(pip_source).rstrip("\n")))
 
 
-def student_files(root: Path = ROOT, url: str | None = None) -> dict[str, tuple[bytes, bool]]:
+def student_files(root: Path, url: str | None = None) -> dict[str, tuple[bytes, bool]]:
     """Every file of the export: ``relative path -> (content, executable)``.
 
     Only named places of the course are read: notebooks/ and release/ (through
@@ -181,7 +180,7 @@ def _git(dest: Path, *args: str) -> str:
     return done.stdout
 
 
-def check_dest(dest: Path, root: Path = ROOT) -> bool:
+def check_dest(dest: Path, root: Path) -> bool:
     """Raise StudentRepoError if ``dest`` cannot take the export; True if it is an earlier one."""
     dest, root = Path(dest).resolve(), Path(root).resolve()
     if dest == root or root in dest.parents:
@@ -214,7 +213,7 @@ def _course_commit(root: Path) -> str:
     return done.stdout.strip() if done.returncode == 0 else "no git"
 
 
-def export(dest: Path, root: Path = ROOT, url: str | None = None) -> ExportResult:
+def export(dest: Path, root: Path, url: str | None = None) -> ExportResult:
     """Write the student repository into ``dest`` and commit it (see the module docstring)."""
     root, dest = Path(root).resolve(), Path(dest).resolve()
     earlier = check_dest(dest, root)

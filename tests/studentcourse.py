@@ -16,7 +16,7 @@ from pathlib import Path
 
 import nbformat
 
-from instructor.course import ROOT
+from tests.nbrun import ROOT
 
 COURSE_ITEMS = ("notebooks", "release", "source", "solutions", "common", "instructor", "tests",
                 "LICENSE", "runtime.txt", "postBuild", "requirements.txt", "constraints.txt",

@@ -24,8 +24,8 @@ import tomllib
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 
-from instructor.course import ROOT
 from instructor.studentrepo import export
+from tests.nbrun import ROOT
 
 OTHER_BUILD_PACKS = ("binder", ".binder", "environment.yml", "Pipfile", "Dockerfile",
                      "Project.toml", "install.R", "default.nix", "setup.py")

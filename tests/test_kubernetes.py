@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from instructor.__main__ import main
-from instructor.course import ROOT
+from tests.nbrun import ROOT
 
 FOLDER = ROOT / "deploy" / "kubernetes"
 

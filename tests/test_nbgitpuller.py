@@ -23,9 +23,9 @@ import pytest
 from nbgitpuller.pull import GitPuller
 
 from instructor.__main__ import main
-from instructor.course import ROOT
 from instructor.pulllink import LinkError, nbgitpuller_link, target_folder
 from instructor.studentrepo import export
+from tests.nbrun import ROOT
 from tests.studentcourse import NEW_ASSIGNMENT, course_copy, new_release
 from tests.test_validate import _start as start_jupyter
 

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from instructor.course import ROOT
 from instructor.studentrepo import PACKAGE_NAME, colab_cell, export
+from tests.nbrun import ROOT
 
 PIP = {"PIP_NO_DEPS": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
 OFFLINE = {"PIP_NO_INDEX": "1"}

@@ -17,8 +17,8 @@ import pytest
 from packaging.requirements import Requirement
 
 from instructor.__main__ import main
-from instructor.course import ROOT
 from instructor.studentrepo import MARKER, STUDENT_PACKAGES, StudentRepoError, export
+from tests.nbrun import ROOT
 from tests.studentcourse import (
     NEW_ASSIGNMENT,
     course_copy,
