@@ -22,6 +22,7 @@ from typing import NoReturn
 import numpy as np
 
 from common import cellframes, explain, syntax
+from common.grad import numerical_gradient
 
 __all__ = [
     "CheckFailed",
@@ -35,6 +36,7 @@ __all__ = [
     "check_finite",
     "check_length",
     "calling",
+    "numerical_backward",
     "float_array",
     "same",
     "is_plain",
@@ -265,6 +267,24 @@ def check_length(actual: object, length: int, *, name: str, hint: str | None = N
         got = values.shape[0]
     if got != length:
         _fail(f"len({name})", expected=str(length), got=str(got), cause=hint)
+
+
+def numerical_backward(forward, x: np.ndarray, dy: np.ndarray, *, name: str) -> np.ndarray:
+    """``backward(dy)`` が返すべき勾配を, ``forward`` の数値微分で求める (レイヤのテスト用).
+
+    スカラー L = Σ forward(x) ⊙ dy の x についての勾配. ∂L/∂y = dy なので, 正しい
+    backward(dy) の結果 ∂L/∂x と一致する. forward の出力は素の float 配列にしてから掛ける.
+
+    Args:
+        forward: 配列 → 配列の関数 (学生のレイヤの forward など). x の要素をずらして呼ぶ.
+        x: forward の入力 (任意の shape). 呼び出しのあとは元の値に戻る.
+        dy: forward の出力と同じ shape の, 上流から来た勾配.
+        name: forward の呼び出しの名前 (出力が数でないときの文面に使う).
+    Returns:
+        x と同じ shape の勾配 (新しい配列).
+    """
+    dy = _array(dy, dtype=float)
+    return numerical_gradient(lambda v: float((float_array(forward(v), name=name) * dy).sum()), x)
 
 
 def float_array(actual: object, *, name: str) -> np.ndarray:

@@ -21,6 +21,7 @@ from common.testing import (
     float_array,
     global_rng_unused,
     is_plain,
+    numerical_backward,
     same,
     unchanged,
     under_grading,
@@ -464,3 +465,13 @@ def test_calling_explains_an_error_the_judge_received_from_the_kernel():
                  "入力: x = [[1., 1., 1.], [1., 1., 1.]] (shape (2, 3))",
                  "場所: In [4] の 3 行目 (gradient の中):  return grd",
                  "grd を grad に直してください。")
+
+
+def test_numerical_backward_is_the_gradient_of_sum_forward_times_dy():
+    rng = np.random.RandomState(0)
+    W, x, dy = rng.randn(3, 2), rng.randn(4, 3), rng.randn(4, 2)
+    before = x.copy()
+    dx = numerical_backward(lambda v: v @ W, x, dy, name="forward(x)")
+    assert np.allclose(dx, dy @ W.T, rtol=1e-6) and np.array_equal(x, before)
+    assert_lines(failure(numerical_backward, lambda v: None, x, dy, name="Sum().forward(x)"),
+                 "チェック: Sum().forward(x) の値", "あなたの結果: None")

@@ -53,18 +53,7 @@ _NET = '''class TwoLayerNet:
 # The given backprop method, appended to every TwoLayerNet answer below.
 _GRADIENT = '''
     def gradient(self, x, t):
-        p = self.params
-        layers = [Affine(p["W1"], p["b1"]), Sigmoid(), Affine(p["W2"], p["b2"])]
-        last_layer = SoftmaxWithLoss()
-        out = x
-        for layer in layers:
-            out = layer.forward(out)
-        last_layer.forward(out, t)
-        dout = last_layer.backward(1.0)
-        for layer in reversed(layers):
-            dout = layer.backward(dout)
-        (dW1, db1), (dW2, db2) = layers[0].grads, layers[2].grads
-        return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
+        return two_layer_gradient(self.params, x, t)
 '''
 
 _TRAIN = '''\
@@ -584,8 +573,8 @@ MISTAKES = {
         "cells": {"TwoLayerNet": (
             _edit(_NET, ("numerical_gradient(loss_w, self.params[key])",
                          "numerical_gradient(loss_w, self.params[key].copy())"))
-            + _edit(_GRADIENT, ('return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}',
-                                "return {k: np.zeros_like(v) for k, v in p.items()}")))},
+            + _edit(_GRADIENT, ("return two_layer_gradient(self.params, x, t)",
+                                "return {k: np.zeros_like(v) for k, v in self.params.items()}")))},
         "fails": ["TwoLayerNet_numerical_gradient_test"],
         "message": "勾配がすべて 0 です",
     },
