@@ -478,7 +478,8 @@ def _called_error(exc: Exception, call: str, inputs: str | None) -> str:
 
 @contextlib.contextmanager
 def calling(call: str, inputs: dict[str, object] | None = None, *,
-            causes: dict[type[BaseException], str] | None = None) -> Iterator[None]:
+            causes: dict[type[BaseException] | tuple[type[BaseException], ...], str] | None = None
+            ) -> Iterator[None]:
     """with ブロックの中でテストが学生の関数 ``call`` を呼ぶ. そこで起きた例外は,
     呼んだ関数と入力を名指しした日本語の説明 (:func:`common.explain.explain`) の
     CheckFailed になる.
@@ -486,8 +487,8 @@ def calling(call: str, inputs: dict[str, object] | None = None, *,
     Args:
         call: 呼び出しの形 (例 ``"net.predict(x)"``). 文面の「… を呼んだところで」に使う.
         inputs: 入力の名前 → 値. 配列は shape (小さければ値も) で「入力: ...」の行に書く.
-        causes: 例外の型 → その型のときに考えられる原因 (よくある誤り). 当てはまれば
-            「考えられる原因: ...」の行を足す.
+        causes: 例外の型 (または型のタプル) → その型のときに考えられる原因 (よくある誤り).
+            isinstance で比べ, 最初に当てはまったものの「考えられる原因: ...」の行を足す.
 
     Example::
 

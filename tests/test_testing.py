@@ -433,6 +433,9 @@ def test_calling_adds_the_cause_of_a_known_error_type():
                  "意味: 配列の shape が合わない積や和を計算しました。")
     assert "別の原因" not in message
     assert message.splitlines()[-1].startswith(f"  {CAUSE_LABEL}:")  # the report reads it last
+    with pytest.raises(CheckFailed, match="t.ndim で見分けて"):
+        with calling("net.accuracy(x, t)", causes={(ValueError, IndexError): "t.ndim で見分けて"}):
+            np.argmax(np.zeros(3), axis=1)  # AxisError: both a ValueError and an IndexError
 
 
 def test_calling_keeps_not_answered_and_check_failures():
