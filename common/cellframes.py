@@ -97,8 +97,12 @@ def candidate_names(exc: BaseException, frame: types.FrameType | None, namespace
 
 def explain_exception(exc: BaseException, *, is_cell: Callable[[str], bool],
                       label: Callable[[str], str], exclude: Callable[[str], bool],
-                      namespace: dict) -> str:
-    """生きた例外の日本語の説明 (:func:`common.explain.explain` の文面)."""
+                      namespace: dict, called: str | None = None,
+                      inputs: str | None = None) -> str:
+    """生きた例外の日本語の説明 (:func:`common.explain.explain` の文面).
+
+    ``called`` と ``inputs`` はテストが呼んだ関数とその入力の説明 (explain にそのまま渡す).
+    """
     frames, inner = student_frames(exc.__traceback__, is_cell=is_cell, label=label,
                                    exclude=exclude)
     names = candidate_names(exc, inner, namespace, is_cell)
@@ -107,4 +111,4 @@ def explain_exception(exc: BaseException, *, is_cell: Callable[[str], bool],
         names += [n[5:] for n in names if n.startswith("self.")]
     message = str(exc) if not isinstance(exc, KeyError) else repr(exc.args[0]) if exc.args \
         else ""
-    return explain(type(exc).__name__, message, frames, None, names)
+    return explain(type(exc).__name__, message, frames, called, names, inputs)

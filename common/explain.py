@@ -278,7 +278,7 @@ def _recursion(frames: Sequence[Frame]) -> tuple[str, str]:
 
 
 def explain(exc_type: str, message: str, frames: Sequence[Frame], called: str | None = None,
-            names: Sequence[str] = ()) -> str:
+            names: Sequence[str] = (), inputs: str | None = None) -> str:
     """学生のコードで起きた例外の, 日本語の説明 (5 行ほど).
 
     Args:
@@ -288,6 +288,8 @@ def explain(exc_type: str, message: str, frames: Sequence[Frame], called: str | 
             空なら, エラーはテストが学生の戻り値を使ったところで起きたとみなす.
         called: テストが呼んだ学生の関数の名前 (省略時は ``frames[0].function``).
         names: 打ち間違いの候補として比べる名前 (学生の変数, 関数, 属性の名前).
+        inputs: テストが渡した入力の短い説明 (例 ``"x = shape (5, 4) の配列"``).
+            あれば 2 行目に「入力: ...」として書く (未回答の文面には書かない).
     Returns:
         表示する文面 (改行区切り). テストのコードは含まない.
     """
@@ -328,6 +330,8 @@ def explain(exc_type: str, message: str, frames: Sequence[Frame], called: str | 
         meaning, fix = ("", "エラーの出た行を見直してください。")
     head = f"{called} を呼んだところで" if called else "テストの途中で"
     lines = [f"{head} {exc_type} が起きました: {short}"]
+    if inputs:
+        lines.append(f"入力: {inputs}")
     if frames:
         last = frames[-1]
         func = "" if last.function in ("<module>", "") else f" ({last.function} の中)"

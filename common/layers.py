@@ -14,7 +14,8 @@ import numpy as np
 from common.activations import sigmoid, softmax
 from common.loss import cross_entropy_error, one_hot_targets
 
-__all__ = ["MatMul", "Repeat", "Sum", "Affine", "Sigmoid", "Relu", "SoftmaxWithLoss"]
+__all__ = ["MatMul", "Repeat", "Sum", "Affine", "Sigmoid", "Relu", "SoftmaxWithLoss",
+           "two_layer_gradient"]
 
 
 def _check_shape(layer, name, arr, expected):
@@ -172,3 +173,30 @@ class SoftmaxWithLoss:
 
     def backward(self, dout=1):
         return dout * (self.y - self.t) / self.y.shape[0]
+
+
+def two_layer_gradient(params, x, t, activation="sigmoid"):
+    """2 層ネットワークの損失の勾配を, 上のレイヤを使った誤差逆伝播法で求める.
+
+    ネットワークは x → Affine(W1, b1) → Sigmoid (または Relu) → Affine(W2, b2) →
+    SoftmaxWithLoss ← t (課題 04 の TwoLayerNet.gradient, 課題 06 で自分のレイヤで組み立てるもの).
+
+    Args:
+        params: "W1" (I, H), "b1" (H,), "W2" (H, O), "b2" (O,) の dict. 書き換えない.
+        x: 入力 (N, I). t: one-hot (N, O) またはラベル (N,).
+        activation: 隠れ層の活性化関数 "sigmoid" か "relu".
+    Returns:
+        params と同じキー・同じ shape の勾配の dict (新しい配列).
+    """
+    hidden = {"sigmoid": Sigmoid, "relu": Relu}[activation]()
+    layers = [Affine(params["W1"], params["b1"]), hidden, Affine(params["W2"], params["b2"])]
+    last_layer = SoftmaxWithLoss()
+    out = x
+    for layer in layers:
+        out = layer.forward(out)
+    last_layer.forward(out, t)
+    dout = last_layer.backward(1.0)
+    for layer in reversed(layers):
+        dout = layer.backward(dout)
+    (dW1, db1), (dW2, db2) = layers[0].grads, layers[2].grads
+    return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}

@@ -21,7 +21,8 @@ from typing import NoReturn
 
 import numpy as np
 
-from common import cellframes, syntax
+from common import cellframes, explain, syntax
+from common.grad import numerical_gradient
 
 __all__ = [
     "CheckFailed",
@@ -31,6 +32,11 @@ __all__ = [
     "check_true",
     "check_equal",
     "check_new_object",
+    "check_dict_keys",
+    "check_finite",
+    "check_length",
+    "calling",
+    "numerical_backward",
     "float_array",
     "same",
     "is_plain",
@@ -198,6 +204,89 @@ def check_true(condition: object, *, check: str, expected: str | None = None,
         _fail(check, expected=expected, got=got, cause=cause)
 
 
+def check_dict_keys(actual: object, keys: Iterable[str], *, name: str, hint: str | None = None,
+                    others_allowed: bool = False) -> None:
+    """``actual`` が dict で, キーがちょうど ``keys`` であることを確かめる.
+
+    Args:
+        actual: 学生の関数が返した値 (または学生のオブジェクトの属性).
+        keys: なければならないキー (str) の並び. 文面ではこの順に並べる.
+        name: 何の値か (例 ``"net.params"``).
+        others_allowed: True なら ``keys`` 以外のキーがあってもよい.
+
+    dict のサブクラスや, キーに組み込みの型でないもの (``__eq__`` を変えた str など) を
+    含む値は不合格 (キーの比べ方を学生のオブジェクトに任せない).
+    """
+    keys = list(keys)
+    want = ", ".join(keys)
+    expected = f"キー {want} を持つ dict" if others_allowed else f"キー {want} だけを持つ dict"
+    if type(actual) is not dict or not is_plain(list(actual)):
+        _fail(name, expected=expected, got=f"{type(actual).__name__} 型の値",
+              cause=hint or f"{{{', '.join(repr(k) + ': ...' for k in keys)}}} のような dict を"
+                            "返してください。")
+    found = list(actual)
+    missing = [key for key in keys if key not in found]
+    extra = [key for key in found if key not in keys]
+    if missing or (extra and not others_allowed):
+        got = "キー " + (", ".join(sorted(map(str, found))) if found else "なし") + " の dict"
+        _fail(name, expected=expected, got=got,
+              cause=hint or (f"キー {', '.join(missing)} がありません。" if missing else
+                             f"余分なキー {', '.join(map(str, extra))} があります。"))
+
+
+def check_finite(actual: object, *, name: str, hint: str | None = None) -> np.ndarray:
+    """``actual`` が nan も inf も含まない数 (または数の配列) であることを確かめる.
+
+    Returns:
+        ``actual`` の素の float の ndarray のコピー (:func:`float_array` と同じ). 続けて比べたり
+        計算したりするときはこれを使う.
+    """
+    values = _float_copy(actual, f"{name} の値", expected="有限の値 (nan や inf を含まない)")
+    if not bool(_isfinite(values).all()):
+        _fail(f"{name} の値", expected="有限の値 (nan や inf を含まない)",
+              got=f"nan または inf を含む値 {_fmt(values)}",
+              cause=hint or "オーバーフロー (exp の入力が大きすぎる), log(0), 0 での割り算を"
+                            "確かめてください。")
+    return values
+
+
+def check_length(actual: object, length: int, *, name: str, hint: str | None = None) -> None:
+    """``len(actual) == length`` を確かめる (``actual`` は list, tuple, または数の配列).
+
+    長さは組み込みの ``len`` (list, tuple) か, 素の float 配列にしてからの ``shape[0]`` で
+    求める (学生のオブジェクトの ``__len__`` は使わない).
+    """
+    kind = type(actual)
+    if kind is list or kind is tuple:
+        got = len(actual)
+    else:
+        values = _float_copy(actual, f"len({name})", expected=str(length))
+        if values.ndim == 0:
+            _fail(f"len({name})", expected=str(length), got=f"長さのない値 {_fmt(values)}",
+                  cause=hint or "list (または配列) を返してください。")
+        got = values.shape[0]
+    if got != length:
+        _fail(f"len({name})", expected=str(length), got=str(got), cause=hint)
+
+
+def numerical_backward(forward, x: np.ndarray, dy: np.ndarray, *, name: str) -> np.ndarray:
+    """``backward(dy)`` が返すべき勾配を, ``forward`` の数値微分で求める (レイヤのテスト用).
+
+    スカラー L = Σ forward(x) ⊙ dy の x についての勾配. ∂L/∂y = dy なので, 正しい
+    backward(dy) の結果 ∂L/∂x と一致する. forward の出力は素の float 配列にしてから掛ける.
+
+    Args:
+        forward: 配列 → 配列の関数 (学生のレイヤの forward など). x の要素をずらして呼ぶ.
+        x: forward の入力 (任意の shape). 呼び出しのあとは元の値に戻る.
+        dy: forward の出力と同じ shape の, 上流から来た勾配.
+        name: forward の呼び出しの名前 (出力が数でないときの文面に使う).
+    Returns:
+        x と同じ shape の勾配 (新しい配列).
+    """
+    dy = _array(dy, dtype=float)
+    return numerical_gradient(lambda v: float((float_array(forward(v), name=name) * dy).sum()), x)
+
+
 def float_array(actual: object, *, name: str) -> np.ndarray:
     """学生の関数が返した値を, 比べたり計算したりする前に float の ndarray (コピー) に直す.
 
@@ -338,6 +427,94 @@ def global_rng_unused(*, name: str) -> Iterator[None]:
                     "乱数を変えないため)。")
 
 
+# -- calling the student's function ---------------------------------------------------------------
+def _describe_input(value: object) -> str:
+    """One short line for an input the test passes (an array: its shape and, if small, values)."""
+    if type(value) is _ndarray and value.dtype != object:
+        if value.size <= 6:
+            flat = _array2string(value, precision=4, separator=", ", max_line_width=10_000)
+            return f"{' '.join(flat.split())} (shape {value.shape})"
+        return f"shape {value.shape} の配列"
+    if callable(value):
+        return f"関数 {getattr(value, '__name__', '')}".rstrip()
+    if is_plain(value):
+        return _repr(value)[:80]
+    return f"{type(value).__name__} 型の値"
+
+
+def _kernel_explanation(exc: BaseException, call: str, inputs: str | None) -> str | None:
+    """The explanation of a live exception in the student's IPython kernel (None outside one)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    shell = get_ipython()
+    cells = _cell_map(shell)
+    if shell is None or not cells:
+        return None
+    text, _ = _explanation(exc, shell, _current_cell_file(exc.__traceback__, cells),
+                           called=call, inputs=inputs)
+    return text
+
+
+def _called_error(exc: Exception, call: str, inputs: str | None) -> str:
+    """テストが呼んだ ``call`` と入力 ``inputs`` を名指しした :func:`common.explain.explain` の文面.
+
+    採点ではテストは judge (instructor.judge) で動き, 学生のカーネルで起きた例外は, カーネルが
+    送った説明の材料 (型の名前, メッセージ, 学生のセルのフレーム, 名前の候補) を ``info``
+    に持つ例外として届く. judge が呼び出しの外の例外を説明するときと同じ材料で説明する.
+    """
+    info = getattr(exc, "info", None)
+    if type(info) is dict and type(info.get("n")) is str and type(info.get("f")) is list:
+        message = info["k"] if info["n"] == "KeyError" and info.get("k") else info.get("m", "")
+        return explain.explain(info["n"], str(message), info["f"], call, info.get("c") or (),
+                               inputs)
+    text = _kernel_explanation(exc, call, inputs)
+    if text is not None:
+        return text
+    message = repr(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+    return explain.explain(type(exc).__name__, message, [], call, (), inputs)
+
+
+@contextlib.contextmanager
+def calling(call: str, inputs: dict[str, object] | None = None, *,
+            causes: dict[type[BaseException] | tuple[type[BaseException], ...], str] | None = None
+            ) -> Iterator[None]:
+    """with ブロックの中でテストが学生の関数 ``call`` を呼ぶ. そこで起きた例外は,
+    呼んだ関数と入力を名指しした日本語の説明 (:func:`common.explain.explain`) の
+    CheckFailed になる.
+
+    Args:
+        call: 呼び出しの形 (例 ``"net.predict(x)"``). 文面の「… を呼んだところで」に使う.
+        inputs: 入力の名前 → 値. 配列は shape (小さければ値も) で「入力: ...」の行に書く.
+        causes: 例外の型 (または型のタプル) → その型のときに考えられる原因 (よくある誤り).
+            isinstance で比べ, 最初に当てはまったものの「考えられる原因: ...」の行を足す.
+
+    Example::
+
+        with calling("net.predict(x)", {"x": x}, causes={ValueError: "積の順番が逆では?"}):
+            y = net.predict(x)
+
+    CheckFailed (チェックの失敗) と Exception でないもの (KeyboardInterrupt など) はそのまま通す.
+    """
+    try:
+        yield
+    except CheckFailed:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any error of the student's code is explained
+        described = None
+        if inputs:
+            described = ", ".join(f"{key} = {_describe_input(value)}"
+                                  for key, value in inputs.items())
+        text = _called_error(exc, call, described)
+        if not text.startswith(explain.NOT_ANSWERED):
+            cause = next((why for kind, why in (causes or {}).items() if isinstance(exc, kind)),
+                         None)
+            if cause:
+                text += f"\n  {CAUSE_LABEL}: {cause}"
+        raise CheckFailed(text) from None
+
+
 def under_grading() -> bool:
     """nbgrader が採点 (autograde) または validate のために実行しているとき True.
 
@@ -364,8 +541,12 @@ def _cell_map(shell) -> dict:
     return getattr(getattr(shell, "compile", None), "_filename_map", {}) or {}
 
 
-def _explanation(exc: BaseException, shell, test_file: str | None) -> tuple[str | None, bool]:
-    """(the Japanese text or None, whether the student's cells are on the traceback)."""
+def _explanation(exc: BaseException, shell, test_file: str | None, *, called: str | None = None,
+                 inputs: str | None = None) -> tuple[str | None, bool]:
+    """(the Japanese text or None, whether the student's cells are on the traceback).
+
+    ``called``, ``inputs``: the call of the test and its inputs (:func:`calling`), if known.
+    """
     if isinstance(exc, CheckFailed) or not isinstance(exc, Exception):
         return None, False
     cells = _cell_map(shell)
@@ -386,7 +567,8 @@ def _explanation(exc: BaseException, shell, test_file: str | None) -> tuple[str 
         return f"{name} が定義されていません。先に {_broken_cells[name]}", True
     namespace = getattr(shell, "user_ns", {}) or {}
     return cellframes.explain_exception(exc, is_cell=is_cell, label=label, exclude=exclude,
-                             namespace=namespace), bool(frames)
+                                        namespace=namespace, called=called,
+                                        inputs=inputs), bool(frames)
 
 
 def explained(exc: BaseException, shell, *, test_file: str | None = None) -> CheckFailed | None:

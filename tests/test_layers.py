@@ -6,7 +6,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from common.grad import numerical_gradient, rel_error
-from common.layers import Affine, MatMul, Relu, Repeat, Sigmoid, SoftmaxWithLoss, Sum
+from common.layers import (
+    Affine,
+    MatMul,
+    Relu,
+    Repeat,
+    Sigmoid,
+    SoftmaxWithLoss,
+    Sum,
+    two_layer_gradient,
+)
+from common.loss import cross_entropy_error
 
 seeds = st.integers(0, 2**32 - 1)
 dims = st.integers(1, 4)
@@ -152,3 +162,31 @@ def test_backward_shape_errors(layer, dout, words):
         layer.backward(dout)
     for word in words:
         assert word in str(info.value)
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "relu"])
+@pytest.mark.parametrize("one_hot", [False, True])
+def test_two_layer_gradient_matches_the_numerical_gradient(activation, one_hot):
+    rng = np.random.RandomState(3)
+    params = {key: 0.5 * rng.randn(*shape) for key, shape in
+              {"W1": (4, 5), "b1": (5,), "W2": (5, 3), "b2": (3,)}.items()}
+    before = {key: value.copy() for key, value in params.items()}
+    x, labels = rng.randn(6, 4), rng.randint(0, 3, size=6)
+    t = np.eye(3)[labels] if one_hot else labels
+
+    def loss(_):
+        hidden = x @ params["W1"] + params["b1"]
+        hidden = 1 / (1 + np.exp(-hidden)) if activation == "sigmoid" else np.maximum(0, hidden)
+        scores = hidden @ params["W2"] + params["b2"]
+        e = np.exp(scores - scores.max(axis=1, keepdims=True))
+        return cross_entropy_error(e / e.sum(axis=1, keepdims=True), t)
+
+    grads = two_layer_gradient(params, x, t, activation=activation)
+    assert sorted(grads) == sorted(params)
+    for key in params:
+        assert np.array_equal(params[key], before[key])  # params are not changed
+        assert grads[key].shape == params[key].shape
+        assert not np.shares_memory(grads[key], params[key])
+        # atol: the loss's log(y + 1e-7) moves a small component by ~1e-8
+        assert np.allclose(grads[key], numerical_gradient(loss, params[key]), rtol=1e-5,
+                           atol=1e-7)

@@ -4,17 +4,24 @@ value, the student's value and the cause (in Japanese)."""
 import numpy as np
 import pytest
 
+from common.explain import NOT_ANSWERED, Frame
 from common.testing import (
+    CAUSE_LABEL,
     CheckFailed,
+    calling,
     check_close,
+    check_dict_keys,
     check_equal,
+    check_finite,
     check_float_dtype,
+    check_length,
     check_new_object,
     check_shape,
     check_true,
     float_array,
     global_rng_unused,
     is_plain,
+    numerical_backward,
     same,
     unchanged,
     under_grading,
@@ -320,3 +327,154 @@ def test_check_equal():
                  "あなたの結果: ('W1',)")
     assert_lines(failure(check_equal, np.zeros(2), np.ones(2), name="v"), "[1. 1.]", "[0. 0.]")
     failure(check_equal, EqualList(), [], name="params")
+
+
+# check_dict_keys, check_finite, check_length
+
+def test_check_dict_keys_passes():
+    check_dict_keys({"W1": 1, "b1": 2}, ["W1", "b1"], name="params")
+    check_dict_keys({"b1": 2, "W1": 1}, ("W1", "b1"), name="params")  # order does not matter
+    check_dict_keys({"W": 1, "extra": 0}, ["W"], name="grads", others_allowed=True)
+
+
+def test_check_dict_keys_names_missing_and_extra_keys():
+    message = failure(check_dict_keys, {"W1": 1}, ["W1", "b1"], name="net.params")
+    assert_lines(message, "チェック: net.params", "期待した結果: キー W1, b1 だけを持つ dict",
+                 "あなたの結果: キー W1 の dict", "考えられる原因: キー b1 がありません。")
+    message = failure(check_dict_keys, {"W1": 1, "W3": 2}, ["W1"], name="net.params")
+    assert_lines(message, "余分なキー W3 があります。")
+    message = failure(check_dict_keys, {}, ["W"], name="grads", hint="{'W': 勾配} で返して")
+    assert_lines(message, "あなたの結果: キー なし の dict", "考えられる原因: {'W': 勾配} で返して")
+    message = failure(check_dict_keys, {"x": 1}, ["W"], name="g", others_allowed=True)
+    assert_lines(message, "期待した結果: キー W を持つ dict")
+
+
+def test_check_dict_keys_refuses_what_is_not_a_plain_dict():
+    class Keys(dict):
+        pass
+
+    class Everything(str):
+        def __eq__(self, other):
+            return True
+
+        __hash__ = str.__hash__
+
+    message = failure(check_dict_keys, np.zeros(3), ["W"], name="gradient(x, t)")
+    assert_lines(message, "期待した結果: キー W だけを持つ dict",
+                 "あなたの結果: ndarray 型の値", "考えられる原因: {'W': ...} のような dict")
+    assert "Keys 型の値" in failure(check_dict_keys, Keys(W=1), ["W"], name="g")
+    assert "dict 型の値" in failure(check_dict_keys, {Everything("x"): 1}, ["W"], name="g")
+    assert "NoneType 型の値" in failure(check_dict_keys, None, ["W"], name="g")
+
+
+def test_check_finite():
+    values = check_finite([1.0, 2.0], name="loss")
+    assert type(values) is np.ndarray and values.tolist() == [1.0, 2.0]
+    message = failure(check_finite, np.array([1.0, np.inf]), name="predict(大きな入力)")
+    assert_lines(message, "チェック: predict(大きな入力) の値",
+                 "期待した結果: 有限の値 (nan や inf を含まない)",
+                 "あなたの結果: nan または inf を含む値",
+                 "考えられる原因: オーバーフロー")
+    message = failure(check_finite, float("nan"), name="loss", hint="最大値を引いて")
+    assert_lines(message, "考えられる原因: 最大値を引いて")
+    assert_lines(failure(check_finite, None, name="loss"), "あなたの結果: None",
+                 "return を書き忘れていませんか?")
+
+
+def test_check_length():
+    check_length([0.5, 0.25], 2, name='history["train_acc"]')
+    check_length((1, 2, 3), 3, name="t")
+    check_length(np.zeros((4, 2)), 4, name="batches")
+    message = failure(check_length, [1.0] * 100, 15, name='history["test_acc"]',
+                      hint="1 エポックに 1 回")
+    assert_lines(message, 'チェック: len(history["test_acc"])', "期待した結果: 15",
+                 "あなたの結果: 100", "考えられる原因: 1 エポックに 1 回")
+    assert_lines(failure(check_length, 3.0, 1, name="h"), "あなたの結果: 長さのない値 3")
+    assert_lines(failure(check_length, None, 1, name="h"), "あなたの結果: None")
+
+
+def test_check_length_does_not_ask_the_students_object():
+    class Liar(list):
+        def __len__(self):
+            return 15
+
+    # a list subclass is read as an array of its items, never through its __len__
+    message = failure(check_length, Liar([1.0, 2.0]), 15, name="h")
+    assert_lines(message, "あなたの結果: 2")
+
+
+# calling: an error of the student's function becomes an explained CheckFailed
+
+def _indexing(x):
+    return x[5]
+
+
+def test_calling_names_the_call_and_its_inputs():
+    with pytest.raises(CheckFailed) as info:
+        with calling("f(x, t)", {"x": np.array([[1.0, 2.0]]), "t": np.zeros((5, 4)),
+                                 "n": 3}):
+            _indexing(np.ones(3))
+    message = str(info.value)
+    assert message.startswith("f(x, t) を呼んだところで IndexError が起きました")
+    assert_lines(message, "入力: x = [[1., 2.]] (shape (1, 2)), t = shape (5, 4) の配列, n = 3",
+                 "意味: 配列 (list) の長さを超える位置を使いました。", "直し方:")
+    assert CAUSE_LABEL not in message
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+def test_calling_adds_the_cause_of_a_known_error_type():
+    with pytest.raises(CheckFailed) as info:
+        with calling("net.predict(X)", {"X": np.ones((4, 2))},
+                     causes={KeyError: "別の原因", ValueError: "積の順番が逆ではありませんか?"}):
+            np.ones((4, 2)) @ np.ones((3, 2))
+    message = str(info.value)
+    assert_lines(message, "net.predict(X) を呼んだところで ValueError が起きました",
+                 f"  {CAUSE_LABEL}: 積の順番が逆ではありませんか?",
+                 "意味: 配列の shape が合わない積や和を計算しました。")
+    assert "別の原因" not in message
+    assert message.splitlines()[-1].startswith(f"  {CAUSE_LABEL}:")  # the report reads it last
+    with pytest.raises(CheckFailed, match="t.ndim で見分けて"):
+        with calling("net.accuracy(x, t)", causes={(ValueError, IndexError): "t.ndim で見分けて"}):
+            np.argmax(np.zeros(3), axis=1)  # AxisError: both a ValueError and an IndexError
+
+
+def test_calling_keeps_not_answered_and_check_failures():
+    with pytest.raises(CheckFailed) as info:
+        with calling("net.loss(x, t)", {"x": np.ones(2)}, causes={Exception: "何か"}):
+            raise NotImplementedError()
+    assert str(info.value).startswith(NOT_ANSWERED)
+    assert "入力" not in str(info.value) and "何か" not in str(info.value)
+    with pytest.raises(CheckFailed, match="^そのまま$"):
+        with calling("f(x)"):
+            raise CheckFailed("そのまま")
+    with pytest.raises(KeyboardInterrupt):
+        with calling("f(x)"):
+            raise KeyboardInterrupt
+    with calling("f(x)"):
+        pass
+
+
+def test_calling_explains_an_error_the_judge_received_from_the_kernel():
+    """Under grading the student's error arrives with the kernel's description (``info``)."""
+    error = NameError("name 'grd' is not defined")
+    error.info = {"n": "NameError", "m": "name 'grd' is not defined", "k": "", "tb": [],
+                  "f": [Frame("In [4]", 3, "    return grd", "gradient")],
+                  "c": ["grad", "np"]}
+    with pytest.raises(CheckFailed) as info:
+        with calling("net.gradient(x, t)", {"x": np.ones((2, 3))}):
+            raise error
+    message = str(info.value)
+    assert_lines(message, "net.gradient(x, t) を呼んだところで NameError が起きました",
+                 "入力: x = [[1., 1., 1.], [1., 1., 1.]] (shape (2, 3))",
+                 "場所: In [4] の 3 行目 (gradient の中):  return grd",
+                 "grd を grad に直してください。")
+
+
+def test_numerical_backward_is_the_gradient_of_sum_forward_times_dy():
+    rng = np.random.RandomState(0)
+    W, x, dy = rng.randn(3, 2), rng.randn(4, 3), rng.randn(4, 2)
+    before = x.copy()
+    dx = numerical_backward(lambda v: v @ W, x, dy, name="forward(x)")
+    assert np.allclose(dx, dy @ W.T, rtol=1e-6) and np.array_equal(x, before)
+    assert_lines(failure(numerical_backward, lambda v: None, x, dy, name="Sum().forward(x)"),
+                 "チェック: Sum().forward(x) の値", "あなたの結果: None")

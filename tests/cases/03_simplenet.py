@@ -363,3 +363,41 @@ CORRECT.update({
                       "        return {'W': dW}\n")),
     },
 })
+
+# --- Learners' styles for the rewritten test cells (issue 17/18) ---
+CORRECT.update({
+    # the book's numerical_gradient written inline with np.nditer (W changed in place and put
+    # back), its own softmax with the maximum subtracted, np.dot, other names
+    "learner_nditer_own_softmax": {"simpleNet": _net(
+        init="""\
+        random_state = np.random.RandomState(seed)
+        weights = random_state.randn(2, 3)
+        self.W = weights
+""",
+        predict="""\
+        a = np.dot(x, self.W)
+        a = a - np.max(a, axis=-1, keepdims=True)
+        exp_a = np.exp(a)
+        return exp_a / np.sum(exp_a, axis=-1, keepdims=True)
+""",
+        loss="""\
+        probabilities = self.predict(x)
+        return cross_entropy_error(probabilities, t)
+""",
+        gradient="""\
+        h = 1e-4
+        dW = np.zeros_like(self.W)
+        it = np.nditer(self.W, flags=["multi_index"], op_flags=["readwrite"])
+        while not it.finished:
+            idx = it.multi_index
+            tmp_val = self.W[idx]
+            self.W[idx] = tmp_val + h
+            fxh1 = self.loss(x, t)
+            self.W[idx] = tmp_val - h
+            fxh2 = self.loss(x, t)
+            dW[idx] = (fxh1 - fxh2) / (2 * h)
+            self.W[idx] = tmp_val
+            it.iternext()
+        return {"W": dW}
+""")},
+})

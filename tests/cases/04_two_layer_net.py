@@ -53,18 +53,7 @@ _NET = '''class TwoLayerNet:
 # The given backprop method, appended to every TwoLayerNet answer below.
 _GRADIENT = '''
     def gradient(self, x, t):
-        p = self.params
-        layers = [Affine(p["W1"], p["b1"]), Sigmoid(), Affine(p["W2"], p["b2"])]
-        last_layer = SoftmaxWithLoss()
-        out = x
-        for layer in layers:
-            out = layer.forward(out)
-        last_layer.forward(out, t)
-        dout = last_layer.backward(1.0)
-        for layer in reversed(layers):
-            dout = layer.backward(dout)
-        (dW1, db1), (dW2, db2) = layers[0].grads, layers[2].grads
-        return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
+        return two_layer_gradient(self.params, x, t)
 '''
 
 _TRAIN = '''\
@@ -584,8 +573,8 @@ MISTAKES = {
         "cells": {"TwoLayerNet": (
             _edit(_NET, ("numerical_gradient(loss_w, self.params[key])",
                          "numerical_gradient(loss_w, self.params[key].copy())"))
-            + _edit(_GRADIENT, ('return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}',
-                                "return {k: np.zeros_like(v) for k, v in p.items()}")))},
+            + _edit(_GRADIENT, ("return two_layer_gradient(self.params, x, t)",
+                                "return {k: np.zeros_like(v) for k, v in self.params.items()}")))},
         "fails": ["TwoLayerNet_numerical_gradient_test"],
         "message": "勾配がすべて 0 です",
     },
@@ -701,4 +690,72 @@ CORRECT.update({
             "            'test_acc': test_acc_list}\n"
         ),
     },
+})
+
+# --- Learners' styles for the rewritten test cells (issue 17/18): loops instead of vectorised
+# code, other names, np.dot, in-place updates, a float32 accuracy (an exact fraction; a float32
+# loss is no correct answer: its rounding, ~1e-7 of the loss, divided by 2h = 2e-4 swamps
+# the numerical gradient) ---
+_NET_LEARNER_LOOPS = '''class TwoLayerNet:
+    def __init__(self, input_size, hidden_size, output_size, weight_init_std=0.01, seed=None):
+        generator = np.random.RandomState(seed)
+        self.params = dict()
+        self.params["W1"] = generator.randn(input_size, hidden_size) * weight_init_std
+        self.params["b1"] = np.zeros(hidden_size, dtype=np.float64)
+        self.params["W2"] = generator.randn(hidden_size, output_size) * weight_init_std
+        self.params["b2"] = np.zeros(output_size, dtype=np.float64)
+
+    def predict(self, x):
+        hidden = sigmoid(np.dot(x, self.params["W1"]) + self.params["b1"])
+        scores = np.dot(hidden, self.params["W2"]) + self.params["b2"]
+        return softmax(scores)
+
+    def loss(self, x, t):
+        y = self.predict(x)
+        return cross_entropy_error(y, t)
+
+    def accuracy(self, x, t):
+        y = self.predict(x)
+        hits = 0
+        for n in range(x.shape[0]):
+            answer = np.argmax(t[n]) if t.ndim == 2 else t[n]
+            if np.argmax(y[n]) == answer:
+                hits += 1
+        return np.float32(hits) / np.float32(x.shape[0])
+
+    def numerical_gradient(self, x, t):
+        loss_W = lambda W: self.loss(x, t)  # noqa: E731
+        grads = {}
+        for name in ["W1", "b1", "W2", "b2"]:
+            grads[name] = numerical_gradient(loss_W, self.params[name])
+        return grads
+'''
+
+_TRAIN_LEARNER_LOOPS = '''\
+def train(network, x_train, t_train, x_test, t_test, *, iters_num, batch_size=100, lr=0.1,
+          seed=0, progress=False):
+    generator = np.random.RandomState(seed)
+    n_train = len(x_train)
+    per_epoch = max(n_train // batch_size, 1)
+    train_loss_list, train_acc_list, test_acc_list = [], [], []
+    for it in tqdm(range(iters_num), disable=not progress):
+        idx = generator.randint(0, n_train, size=batch_size)
+        xb = x_train[idx]
+        tb = t_train[idx]
+        grad = network.gradient(xb, tb)
+        for name in grad:
+            network.params[name] -= lr * grad[name]
+        train_loss_list.append(float(network.loss(xb, tb)))
+        if it % per_epoch == 0:
+            train_acc_list.append(network.accuracy(x_train, t_train))
+            test_acc_list.append(network.accuracy(x_test, t_test))
+    return {"train_loss": train_loss_list, "train_acc": train_acc_list,
+            "test_acc": test_acc_list}
+'''
+
+CORRECT.update({
+    # np.dot, a dict filled key by key, a float32 accuracy from a counting loop, in-place
+    # updates of each parameter, randint for the mini-batch, lists named as in the book
+    "learner_loops_dot_float32": {"TwoLayerNet": _NET_LEARNER_LOOPS + _GRADIENT,
+                                  "train": _TRAIN_LEARNER_LOOPS},
 })

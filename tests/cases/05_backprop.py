@@ -396,3 +396,38 @@ CORRECT.update({
                           "        return dx\n"),
     },
 })
+
+# --- Learners' styles for the rewritten test cells (issue 17/18): index loops, other names,
+# gradients accumulated element by element into grads[0] itself ---
+CORRECT.update({
+    "learner_index_loops_in_place": {
+        "Repeat": _repeat(
+            "        rows = [x[0] for _ in range(self.N)]\n"
+            "        return np.array(rows)\n",
+            "        total = dy[0:1].copy()\n"
+            "        for n in range(1, dy.shape[0]):\n"
+            "            total = total + dy[n:n + 1]\n"
+            "        return total\n"),
+        "Sum": _sum(
+            "        self.N = x.shape[0]\n"
+            "        return np.add.reduce(x, axis=0)[None, :]\n",
+            "        return np.vstack([dy] * self.N)\n"),
+        "MatMul": _matmul(
+            "        self.x = x\n"
+            "        out = np.zeros((x.shape[0], W.shape[1]))\n"
+            "        for n in range(x.shape[0]):\n"
+            "            for h in range(W.shape[1]):\n"
+            "                for d in range(W.shape[0]):\n"
+            "                    out[n, h] += x[n, d] * W[d, h]\n"
+            "        return out\n",
+            "        dW = self.grads[0]\n"
+            "        dW.fill(0.0)\n"
+            "        dx = np.zeros_like(self.x, dtype=float)\n"
+            "        for n in range(dy.shape[0]):\n"
+            "            for d in range(W.shape[0]):\n"
+            "                for h in range(W.shape[1]):\n"
+            "                    dW[d, h] += self.x[n, d] * dy[n, h]\n"
+            "                    dx[n, d] += dy[n, h] * W[d, h]\n"
+            "        return dx\n"),
+    },
+})
